@@ -1,0 +1,8 @@
+//! `stigmer bench protocol`.
+
+#[derive(clap::Args)]
+pub struct ProtocolArgs {}
+
+pub fn protocol(_: &ProtocolArgs) -> anyhow::Result<()> {
+    Ok(())
+}
