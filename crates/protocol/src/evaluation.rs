@@ -348,7 +348,8 @@ fn plan(
     // Step 5: the stake, burned. Early evaluators (little reputation engaged)
     // risk more.
     if !evaluator_reputation.is_zero() {
-        let engaged_share = engaged.checked_div(total).or_overflow()?;
+        // E <= T exactly; the minimum only documents it for the power below.
+        let engaged_share = engaged.checked_div(total).or_overflow()?.min(Fixed::ONE);
         let discount = engaged_share
             .checked_pow_unit(dc.params.beta)
             .or_overflow()?;

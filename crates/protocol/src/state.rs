@@ -329,3 +329,59 @@ impl Dc {
         AgentId::of_dc(&self.id)
     }
 }
+
+/// What one event did to an account's balances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    pub reputation_gained: Fixed,
+    pub reputation_lost: Fixed,
+    pub tokens_gained: Fixed,
+    pub tokens_lost: Fixed,
+}
+
+impl Event {
+    /// The change this event made to its account's reputation and tokens.
+    /// Replaying a member's log from zero yields its balances.
+    pub fn change(&self) -> Change {
+        let none = Fixed::ZERO;
+        let (reputation_gained, reputation_lost, tokens_gained, tokens_lost) = match *self {
+            Event::Joined {
+                reputation, tokens, ..
+            } => (reputation, none, tokens, none),
+            Event::Contributed { fee, .. } => (none, none, none, fee),
+            Event::EvaluatorReward { tokens, .. } => (none, none, tokens, none),
+            Event::StakePaid { reputation, .. } => (none, reputation, none, none),
+            Event::Redistribution { reputation, .. } => (reputation, none, none, none),
+            Event::ContributionRewarded {
+                tokens, reputation, ..
+            }
+            | Event::ReferralReward {
+                tokens, reputation, ..
+            } => (reputation, none, tokens, none),
+            Event::TokensSent { tokens, .. } => (none, none, none, tokens),
+            Event::TokensReceived { tokens, .. } => (none, none, tokens, none),
+            Event::Rejoined
+            | Event::Left
+            | Event::Evaluated { .. }
+            | Event::ThanksGiven { .. }
+            | Event::ThanksReceived { .. } => (none, none, none, none),
+        };
+        Change {
+            reputation_gained,
+            reputation_lost,
+            tokens_gained,
+            tokens_lost,
+        }
+    }
+
+    /// Tokens this event created out of nothing (allocations and issuance).
+    pub fn tokens_minted(&self) -> Fixed {
+        match *self {
+            Event::Joined { tokens, .. }
+            | Event::EvaluatorReward { tokens, .. }
+            | Event::ContributionRewarded { tokens, .. }
+            | Event::ReferralReward { tokens, .. } => tokens,
+            _ => Fixed::ZERO,
+        }
+    }
+}
