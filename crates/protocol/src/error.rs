@@ -15,6 +15,12 @@ pub enum ProtocolError {
         id: String,
         reason: String,
     },
+    #[error("{field} {value} is not a valid amount: {reason}")]
+    InvalidNumber {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
     #[error("invalid parameter {name}: {reason}")]
     InvalidParameter { name: String, reason: String },
     #[error("there is no DC {0:?}")]

@@ -92,6 +92,7 @@ pub mod params;
 pub mod scenario;
 pub mod state;
 mod transition;
+pub mod workload;
 
 pub use error::ProtocolError;
 pub use fixed::Fixed;

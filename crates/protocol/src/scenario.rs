@@ -22,15 +22,16 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
-/// One step. Names are kept as written: a name that is not a valid id makes
-/// its step fail, not the whole scenario.
+/// One step. Names and numbers are kept as written: a name that is not a
+/// valid id, or a number that is not a valid amount (negative, say), makes
+/// its step fail, not the whole scenario, as in the reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Adds an agent with an explicit starting allocation.
     Join {
         agent: String,
-        reputation: Fixed,
-        tokens: Fixed,
+        reputation: Amount,
+        tokens: Amount,
         referrer: Option<String>,
     },
     Contribute {
@@ -41,7 +42,7 @@ pub enum Step {
     Evaluate {
         agent: String,
         contribution: String,
-        value: Fixed,
+        value: Amount,
     },
     Leave {
         agent: String,
@@ -53,8 +54,22 @@ pub enum Step {
     Transfer {
         agent: String,
         to: String,
-        amount: Fixed,
+        amount: Amount,
     },
+}
+
+/// A number from a scenario file: an exact amount, or the number as written
+/// and why it is not one.
+pub type Amount = Result<Fixed, (String, String)>;
+
+fn amount(field: &'static str, amount: &Amount) -> Result<Fixed, ProtocolError> {
+    amount
+        .clone()
+        .map_err(|(value, reason)| ProtocolError::InvalidNumber {
+            field,
+            value,
+            reason,
+        })
 }
 
 /// The id of the one DC a scenario runs in.
@@ -102,11 +117,13 @@ fn apply_step(state: &mut State, dc: &DcId, step: &Step) -> Result<(), ProtocolE
             referrer,
         } => {
             let referrer = referrer.as_deref().map(AgentId::new).transpose()?;
+            let (reputation, tokens) =
+                (amount("reputation", reputation)?, amount("tokens", tokens)?);
             state.admit(
                 dc,
                 &AgentId::new(agent)?,
-                *reputation,
-                *tokens,
+                reputation,
+                tokens,
                 referrer.as_ref(),
             )?;
             return Ok(());
@@ -129,7 +146,7 @@ fn apply_step(state: &mut State, dc: &DcId, step: &Step) -> Result<(), ProtocolE
             Operation::Evaluate {
                 dc: dc.clone(),
                 contribution: ContributionId::new(contribution)?,
-                value: *value,
+                value: amount("value", value)?,
             },
         ),
         Step::Leave { agent } => (agent, Operation::Leave { dc: dc.clone() }),
@@ -143,12 +160,16 @@ fn apply_step(state: &mut State, dc: &DcId, step: &Step) -> Result<(), ProtocolE
                 contribution: ContributionId::new(contribution)?,
             },
         ),
-        Step::Transfer { agent, to, amount } => (
+        Step::Transfer {
+            agent,
+            to,
+            amount: amount_written,
+        } => (
             agent,
             Operation::Transfer {
                 dc: dc.clone(),
                 to: AgentId::new(to)?,
-                amount: *amount,
+                amount: amount("amount", amount_written)?,
                 asset: Asset::Tokens,
             },
         ),

@@ -128,11 +128,15 @@ fn parse_step(step: &Value) -> anyhow::Result<Step> {
         )
         .map(str::to_string)
     };
-    let amount = |key: &str| {
-        number(
-            body.get(key).unwrap_or(&Value::Null),
-            &format!("{kind}.{key}"),
-        )
+    // Bad numbers fail their step, not the file: keep them as written.
+    let amount = |key: &str| -> anyhow::Result<stigmer_protocol::scenario::Amount> {
+        let value = body.get(key).unwrap_or(&Value::Null);
+        Ok(match value {
+            Value::Number(_) | Value::String(_) => {
+                number_in_step(value).map_err(|reason| (value.to_string(), reason))
+            }
+            _ => bail!("{kind}.{key}: expected a number"),
+        })
     };
     Ok(match kind.as_str() {
         "join" => Step::Join {
@@ -204,6 +208,14 @@ pub fn number(value: &Value, field: &str) -> anyhow::Result<Fixed> {
         _ => bail!("{field}: expected a number"),
     };
     parsed.map_err(|e| anyhow!("{field}: {e}"))
+}
+
+/// A number of a step, or why it is not an amount.
+fn number_in_step(value: &Value) -> Result<Fixed, String> {
+    number(value, "").map_err(|e| {
+        let message = e.to_string();
+        message.trim_start_matches(": ").to_string()
+    })
 }
 
 /// Reads a figure of an expected or actual result (number or decimal string)

@@ -4,6 +4,8 @@
 //! - `properties`: invariants over random operation sequences (proptest).
 //! - `vote_flip`: the vote-flip attack under both rule sets.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 mod properties;
 mod rules;
