@@ -129,7 +129,10 @@ impl Fixed {
     }
 
     /// Nearest-ish f64 for display and logging. Never use the result in state.
-    #[allow(clippy::disallowed_types, reason = "display only, never fed back into state")]
+    #[allow(
+        clippy::disallowed_types,
+        reason = "display only, never fed back into state"
+    )]
     pub fn to_f64_lossy(self) -> f64 {
         self.0 as f64 / Self::SCALE as f64
     }
@@ -143,7 +146,10 @@ impl Fixed {
     /// up instead of rejected, because a JSON number such as `1e-20` is a legitimate
     /// way to write "practically zero" and should become `0`; values above
     /// [`Fixed::MAX`] give `TooLarge`.
-    #[allow(clippy::disallowed_types, reason = "reads JSON numbers exactly, via their decimal spelling")]
+    #[allow(
+        clippy::disallowed_types,
+        reason = "reads JSON numbers exactly, via their decimal spelling"
+    )]
     pub fn from_f64_shortest(x: f64) -> Result<Fixed, ParseFixedError> {
         if !x.is_finite() {
             return Err(ParseFixedError::NotFinite);
