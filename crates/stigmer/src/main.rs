@@ -108,7 +108,10 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         file.display()
                     );
                 };
-                let actual = run_scenario(file)?;
+                let actual = run_scenario(file)?
+                    .iter()
+                    .map(|line| serde_json::from_str(line))
+                    .collect::<Result<Vec<serde_json::Value>, _>>()?;
                 match scenario_json::compare(&expected, &actual) {
                     Ok(()) => println!("ok    {} ({} steps)", file.display(), actual.len()),
                     Err(difference) => {
@@ -134,7 +137,8 @@ fn read(file: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
-fn run_scenario(file: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
+/// Runs a scenario file; one line of JSON per step.
+fn run_scenario(file: &Path) -> anyhow::Result<Vec<String>> {
     let text = read(file)?;
     let scenario = scenario_json::parse(&text)
         .with_context(|| format!("{} is not a valid scenario", file.display()))?;

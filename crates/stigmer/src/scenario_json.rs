@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{anyhow, bail, Context};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use stigmer_protocol::scenario::{Scenario, Step};
 use stigmer_protocol::state::Dc;
 use stigmer_protocol::{ContributionType, DcParams, Fixed, ProtocolError, TypeName};
@@ -228,35 +228,48 @@ fn figure(value: &Value) -> Option<f64> {
     }
 }
 
-/// One step's result in its JSON form.
-pub fn step_result(index: usize, result: &Result<(), ProtocolError>, dc: &Dc) -> Value {
-    let mut agents = Map::new();
-    for member in dc.members() {
-        agents.insert(
-            member.agent.to_string(),
-            json!({
-                "reputation": member.reputation.to_string(),
-                "tokens": member.tokens.to_string(),
-            }),
+/// One step's result as a line of JSON. Written directly rather than
+/// through `serde_json::Value`: a reference-sized scenario prints hundreds of
+/// thousands of figures.
+pub fn step_result(index: usize, result: &Result<(), ProtocolError>, dc: &Dc) -> String {
+    use std::fmt::Write as _;
+    let mut line = String::with_capacity(64 + 64 * dc.members().len());
+    let error = match result {
+        Ok(()) => "null".to_string(),
+        Err(error) => json_string(&error.to_string()),
+    };
+    let _ = write!(
+        line,
+        r#"{{"step":{index},"ok":{},"error":{error},"agents":{{"#,
+        result.is_ok()
+    );
+    for (position, member) in dc.members().iter().enumerate() {
+        let separator = if position == 0 { "" } else { "," };
+        let _ = write!(
+            line,
+            r#"{separator}{}:{{"reputation":"{}","tokens":"{}"}}"#,
+            json_string(member.agent.as_str()),
+            member.reputation,
+            member.tokens,
         );
     }
-    json!({
-        "step": index,
-        "ok": result.is_ok(),
-        "error": result.as_ref().err().map(ToString::to_string),
-        "agents": agents,
-    })
+    line.push_str("}}");
+    line
+}
+
+fn json_string(text: &str) -> String {
+    Value::from(text).to_string()
 }
 
 /// Writes results as a JSON array, one step per line.
-pub fn write_results(out: &mut impl Write, results: &[Value]) -> std::io::Result<()> {
+pub fn write_results(out: &mut impl Write, results: &[String]) -> std::io::Result<()> {
     out.write_all(b"[")?;
     for (index, result) in results.iter().enumerate() {
         if index > 0 {
             out.write_all(b",")?;
         }
         out.write_all(b"\n")?;
-        serde_json::to_writer(&mut *out, result)?;
+        out.write_all(result.as_bytes())?;
     }
     out.write_all(b"\n]\n")?;
     Ok(())
