@@ -8,4 +8,4 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 cargo build --release --locked
-./target/release/stigmer scenario check tests/vectors/*.json
+./target/release/stigmer scenario check tests/vectors/*.json tests/scenarios/*.json

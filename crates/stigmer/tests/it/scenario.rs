@@ -14,7 +14,14 @@ fn stigmer(args: &[&str]) -> Output {
 }
 
 fn vectors() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors");
+    json_files("vectors")
+}
+
+/// The JSON files of `tests/<dir>` at the root of the repository.
+fn json_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -73,7 +80,16 @@ fn assert_conforms(expected: &[Value], actual: &[Value], name: &str) {
 
 #[test]
 fn every_vector_conforms() {
-    for vector in vectors() {
+    check_all(vectors());
+}
+
+#[test]
+fn regression_scenarios_still_hold() {
+    check_all(json_files("scenarios"));
+}
+
+fn check_all(files: Vec<PathBuf>) {
+    for vector in &files {
         let name = vector.file_name().unwrap().to_string_lossy().to_string();
         let scenario: Value =
             serde_json::from_str(&std::fs::read_to_string(&vector).unwrap()).unwrap();
@@ -95,7 +111,7 @@ fn every_vector_conforms() {
             "{name}: --final is the last step"
         );
     }
-    let paths: Vec<String> = vectors().iter().map(|p| p.display().to_string()).collect();
+    let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     let mut args = vec!["scenario", "check"];
     args.extend(paths.iter().map(String::as_str));
     let output = stigmer(&args);
