@@ -92,7 +92,7 @@ fn check_all(files: Vec<PathBuf>) {
     for vector in &files {
         let name = vector.file_name().unwrap().to_string_lossy().to_string();
         let scenario: Value =
-            serde_json::from_str(&std::fs::read_to_string(&vector).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(vector).unwrap()).unwrap();
         let output = stigmer(&["scenario", "run", vector.to_str().unwrap()]);
         assert!(
             output.status.success(),
