@@ -37,7 +37,9 @@ pub enum Step {
     Contribute {
         agent: String,
         id: String,
-        kind: String,
+        /// `None` takes the first type in alphabetical order, as the
+        /// reference does.
+        kind: Option<String>,
     },
     Evaluate {
         agent: String,
@@ -108,6 +110,23 @@ pub fn run(
     Ok(state)
 }
 
+fn first_type(state: &State, dc: &DcId) -> Result<TypeName, ProtocolError> {
+    let dc_state = state
+        .dc(dc)
+        .ok_or_else(|| ProtocolError::UnknownDc(dc.clone()))?;
+    // `TypeName` orders by bytes, which for UTF-8 is code point order, the
+    // order of Python's `sort`.
+    dc_state
+        .types
+        .keys()
+        .next()
+        .cloned()
+        .ok_or_else(|| ProtocolError::InvalidParameter {
+            name: "type".to_string(),
+            reason: "the DC has no contribution types".to_string(),
+        })
+}
+
 fn apply_step(state: &mut State, dc: &DcId, step: &Step) -> Result<(), ProtocolError> {
     let (agent, operation) = match step {
         Step::Join {
@@ -133,7 +152,10 @@ fn apply_step(state: &mut State, dc: &DcId, step: &Step) -> Result<(), ProtocolE
             Operation::Contribute {
                 dc: dc.clone(),
                 id: ContributionId::new(id)?,
-                kind: TypeName::new(kind)?,
+                kind: match kind {
+                    Some(kind) => TypeName::new(kind)?,
+                    None => first_type(state, dc)?,
+                },
                 title: String::new(),
             },
         ),

@@ -150,7 +150,7 @@ pub fn reference_sized(
         steps.push(Step::Contribute {
             agent: member(rng.below(u64::from(n_agents)) as u32).to_string(),
             id: contribution(index).to_string(),
-            kind: "base".to_string(),
+            kind: Some("base".to_string()),
         });
     }
     for _ in 0..n_evaluations {

@@ -138,11 +138,16 @@ fn parse_step(step: &Value) -> anyhow::Result<Step> {
             _ => bail!("{kind}.{key}: expected a number"),
         })
     };
+    let amount_or = |key: &str, default: u64| match body.get(key) {
+        None | Some(Value::Null) => Ok(Ok(Fixed::from_int(default))),
+        Some(_) => amount(key),
+    };
     Ok(match kind.as_str() {
         "join" => Step::Join {
             agent: text("agent")?,
-            reputation: amount("reputation")?,
-            tokens: amount("tokens")?,
+            // The reference's defaults when a scenario leaves them out.
+            reputation: amount_or("reputation", 20)?,
+            tokens: amount_or("tokens", 50)?,
             referrer: match body.get("referrer") {
                 None | Some(Value::Null) => None,
                 Some(_) => Some(text("referrer")?),
@@ -151,7 +156,10 @@ fn parse_step(step: &Value) -> anyhow::Result<Step> {
         "contribute" => Step::Contribute {
             agent: text("agent")?,
             id: text("id")?,
-            kind: text("type")?,
+            kind: match body.get("type") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(text("type")?),
+            },
         },
         "evaluate" => Step::Evaluate {
             agent: text("agent")?,
