@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::error::OrOverflow;
 use crate::limits::EVALUATIONS_PER_CONTRIBUTION_MAX;
+use crate::op::Touched;
 use crate::params::RuleSet;
 use crate::state::{
     ContributionIdx, Dc, Evaluation, EvaluationIdx, Event, LogEntry, MemberIdx, Snapshot,
@@ -29,11 +30,13 @@ pub(crate) fn evaluate(
     evaluator: MemberIdx,
     contribution: &ContributionId,
     value: Fixed,
-) -> Result<(), ProtocolError> {
+) -> Result<Touched, ProtocolError> {
     let contribution = contribution_index(dc, contribution)?;
     let plan = plan(dc, op, evaluator, contribution, value)?;
+    // Every change to a member comes with an event.
+    let touched = Touched::members(plan.events.iter().map(|&(member, _)| member));
     plan.commit(dc);
-    Ok(())
+    Ok(touched.with_contribution(contribution))
 }
 
 /// Every change one evaluation makes, computed but not yet written.

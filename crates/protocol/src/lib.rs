@@ -97,6 +97,6 @@ pub mod workload;
 pub use error::ProtocolError;
 pub use fixed::Fixed;
 pub use ids::{AgentId, ContributionId, DcId, TypeName};
-pub use op::{Asset, CreateDc, Founder, Operation, Receipt};
+pub use op::{Asset, CreateDc, Founder, Operation, Receipt, Touched};
 pub use params::{ContributionType, DcParams, RuleSet};
 pub use state::{Contribution, Dc, Evaluation, Event, LogEntry, Member, MemberStatus, State};

@@ -71,8 +71,40 @@ pub struct Founder {
 }
 
 /// What a successful operation reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipt {
     /// The operation's sequence number; log entries it caused carry it.
     pub op: u64,
+    /// The DC it changed (every operation changes exactly one).
+    pub dc: DcId,
+    /// What changed in it, so that a ledger can update its commitment to
+    /// the state without looking at the rest.
+    pub touched: Touched,
+}
+
+/// Members and contributions an operation changed, each listed once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Touched {
+    pub members: Vec<crate::state::MemberIdx>,
+    pub contributions: Vec<crate::state::ContributionIdx>,
+}
+
+impl Touched {
+    pub(crate) fn members(members: impl IntoIterator<Item = crate::state::MemberIdx>) -> Touched {
+        let mut members: Vec<_> = members.into_iter().collect();
+        members.sort_unstable();
+        members.dedup();
+        Touched {
+            members,
+            contributions: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with_contribution(
+        mut self,
+        contribution: crate::state::ContributionIdx,
+    ) -> Touched {
+        self.contributions.push(contribution);
+        self
+    }
 }

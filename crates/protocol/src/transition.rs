@@ -11,7 +11,7 @@ use crate::limits::{
     CONTRIBUTIONS_MAX, CONTRIBUTION_TYPES_MAX, DC_NAME_BYTES_MAX, FOUNDERS_MAX, MEMBERS_MAX,
     TITLE_BYTES_MAX, TOKEN_SYMBOL_BYTES_MAX,
 };
-use crate::op::{Asset, CreateDc, Operation, Receipt};
+use crate::op::{Asset, CreateDc, Operation, Receipt, Touched};
 use crate::params::check_amount;
 use crate::state::{Contribution, Dc, Event, LogEntry, Member, MemberIdx, MemberStatus, Thanks};
 use crate::{AgentId, ContributionId, DcId, Fixed, ProtocolError, State, TypeName};
@@ -24,8 +24,8 @@ impl State {
         operation: &Operation,
     ) -> Result<Receipt, ProtocolError> {
         let op = self.n_ops;
-        match operation {
-            Operation::CreateDc(create) => self.create_dc(op, signer, create)?,
+        let (dc, touched) = match operation {
+            Operation::CreateDc(create) => (create.id.clone(), self.create_dc(op, signer, create)?),
             Operation::AsDc { dc, operation } => {
                 let steward = &self.dc_ref(dc)?.steward;
                 if steward != signer {
@@ -39,12 +39,12 @@ impl State {
                         return Err(ProtocolError::DcJoiningItself);
                     }
                 }
-                self.apply_member_operation(op, &AgentId::of_dc(dc), operation)?;
+                self.apply_member_operation(op, &AgentId::of_dc(dc), operation)?
             }
             _ => self.apply_member_operation(op, signer, operation)?,
-        }
+        };
         self.n_ops += 1;
-        Ok(Receipt { op })
+        Ok(Receipt { op, dc, touched })
     }
 
     /// Opens an account with an explicit allocation, outside of any signed
@@ -97,16 +97,22 @@ impl State {
         );
         self.member_mut(dc, index).log.push(LogEntry { op, event });
         self.n_ops += 1;
-        Ok(Receipt { op })
+        Ok(Receipt {
+            op,
+            dc: dc.clone(),
+            touched: Touched::members([index]),
+        })
     }
 
+    /// Applies an operation that acts in one DC; returns that DC and what
+    /// changed in it.
     fn apply_member_operation(
         &mut self,
         op: u64,
         agent: &AgentId,
         operation: &Operation,
-    ) -> Result<(), ProtocolError> {
-        match operation {
+    ) -> Result<(DcId, Touched), ProtocolError> {
+        let touched = match operation {
             Operation::Join { dc, referrer } => self.join(op, agent, dc, referrer.as_ref()),
             Operation::Leave { dc } => self.leave(op, agent, dc),
             Operation::Contribute {
@@ -132,7 +138,18 @@ impl State {
                 asset,
             } => self.transfer(op, agent, dc, to, *amount, *asset),
             Operation::CreateDc(_) | Operation::AsDc { .. } => Err(ProtocolError::NotAllowedForDc),
-        }
+        }?;
+        let dc = match operation {
+            Operation::Join { dc, .. }
+            | Operation::Leave { dc }
+            | Operation::Contribute { dc, .. }
+            | Operation::Evaluate { dc, .. }
+            | Operation::Thank { dc, .. }
+            | Operation::Transfer { dc, .. }
+            | Operation::AsDc { dc, .. } => dc.clone(),
+            Operation::CreateDc(create) => create.id.clone(),
+        };
+        Ok((dc, touched))
     }
 
     fn create_dc(
@@ -140,7 +157,7 @@ impl State {
         op: u64,
         signer: &AgentId,
         create: &CreateDc,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<Touched, ProtocolError> {
         if self.dcs.contains_key(&create.id) {
             return Err(ProtocolError::DcExists(create.id.clone()));
         }
@@ -215,6 +232,7 @@ impl State {
                 },
             });
         }
+        let n_founders = dc.members.len() as u32;
         for founder in &create.founders {
             self.agents
                 .entry(founder.agent.clone())
@@ -222,7 +240,7 @@ impl State {
                 .insert(dc.id.clone());
         }
         self.dcs.insert(dc.id.clone(), dc);
-        Ok(())
+        Ok(Touched::members(0..n_founders))
     }
 
     fn join(
@@ -231,7 +249,7 @@ impl State {
         agent: &AgentId,
         dc: &DcId,
         referrer: Option<&AgentId>,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_ref(dc)?;
         if let Some(index) = dc_state.member_index(agent) {
             let member = &dc_state.members[index as usize];
@@ -257,7 +275,7 @@ impl State {
                         op,
                         event: Event::Rejoined,
                     });
-                    return Ok(());
+                    return Ok(Touched::members([index]));
                 }
                 MemberStatus::Holder => {}
             }
@@ -309,10 +327,10 @@ impl State {
         member.referrer = referrer;
         member.joined_op = op;
         member.log.push(LogEntry { op, event });
-        Ok(())
+        Ok(Touched::members([index]))
     }
 
-    fn leave(&mut self, op: u64, agent: &AgentId, dc: &DcId) -> Result<(), ProtocolError> {
+    fn leave(&mut self, op: u64, agent: &AgentId, dc: &DcId) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let index = active_member(dc_state, agent)?;
         let member = &mut dc_state.members[index as usize];
@@ -324,7 +342,7 @@ impl State {
         let reputation = member.reputation;
         // The member's reputation was part of the total.
         dc_state.total_reputation = dc_state.total_reputation.saturating_sub(reputation);
-        Ok(())
+        Ok(Touched::members([index]))
     }
 
     fn contribute(
@@ -335,7 +353,7 @@ impl State {
         id: &ContributionId,
         kind: &TypeName,
         title: &str,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let contributor = active_member(dc_state, agent)?;
         let Some(kind_params) = dc_state.types.get(kind) else {
@@ -400,7 +418,7 @@ impl State {
                 fee,
             },
         });
-        Ok(())
+        Ok(Touched::members([contributor]).with_contribution(index))
     }
 
     fn thank(
@@ -409,7 +427,7 @@ impl State {
         agent: &AgentId,
         dc: &DcId,
         contribution: &ContributionId,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let from = active_member(dc_state, agent)?;
         let index = contribution_index(dc_state, contribution)?;
@@ -432,7 +450,7 @@ impl State {
                 from,
             },
         });
-        Ok(())
+        Ok(Touched::members([from, contributor]).with_contribution(index))
     }
 
     fn transfer(
@@ -443,7 +461,7 @@ impl State {
         to: &AgentId,
         amount: Fixed,
         asset: Asset,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<Touched, ProtocolError> {
         if asset == Asset::Reputation {
             return Err(ProtocolError::ReputationNotTransferable);
         }
@@ -512,7 +530,7 @@ impl State {
                 tokens: amount,
             },
         });
-        Ok(())
+        Ok(Touched::members([from, receiver]))
     }
 
     /// Adds an account to a DC that is known to exist, with room checked.

@@ -348,6 +348,39 @@ fn tokens_in_existence(state: &State) -> BTreeMap<String, Fixed> {
         .collect()
 }
 
+/// The receipt names every member and contribution that changed, in the
+/// one DC that changed.
+fn check_touched(before: &State, after: &State, receipt: &stigmer_protocol::Receipt) {
+    for dc in after.dcs() {
+        let old = before.dc(&dc.id);
+        if old == Some(dc) {
+            continue;
+        }
+        assert_eq!(dc.id, receipt.dc, "a DC the receipt does not name changed");
+        for (index, member) in dc.members().iter().enumerate() {
+            let unchanged = old.and_then(|old| old.members().get(index)) == Some(member);
+            if !unchanged {
+                assert!(
+                    receipt.touched.members.contains(&(index as u32)),
+                    "member {} changed untold",
+                    member.agent
+                );
+            }
+        }
+        for (index, contribution) in dc.contributions().iter().enumerate() {
+            let unchanged =
+                old.and_then(|old| old.contributions().get(index)) == Some(contribution);
+            if !unchanged {
+                assert!(
+                    receipt.touched.contributions.contains(&(index as u32)),
+                    "contribution {} changed untold",
+                    contribution.id
+                );
+            }
+        }
+    }
+}
+
 fn run(genesis: &Genesis, actions: &[Action]) -> State {
     let mut state = genesis_state(genesis);
     check_invariants(&state);
@@ -361,6 +394,7 @@ fn run(genesis: &Genesis, actions: &[Action]) -> State {
             }
             Ok(receipt) => {
                 check_invariants(&state);
+                check_touched(&before, &state, &receipt);
                 let minted = minted_by(&state, receipt.op);
                 let (old, new) = (tokens_in_existence(&before), tokens_in_existence(&state));
                 for (dc, new_total) in &new {

@@ -1,0 +1,239 @@
+//! The chain: the protocol state plus what the ledger adds (nonces, height,
+//! the tip's hash and time, the state commitment), and the one way to move
+//! it forward: [`Chain::apply_block`].
+//!
+//! Applying a block is a pure function of the previous chain and the block:
+//! no clock, no randomness, no I/O. A block is checked whole (height, parent,
+//! time, transaction root, every signature, chain id and nonce) before any of
+//! it is applied; an operation the protocol refuses does not invalidate the
+//! block: its transaction consumes its nonce and records the refusal.
+
+use std::collections::BTreeMap;
+
+use stigmer_protocol::{AgentId, ProtocolError, Receipt, State};
+
+use crate::block::{tx_root, Block, Header, BLOCK_TXS_MAX};
+use crate::commitment::StateTree;
+use crate::leaves::{self, LogHashes};
+use crate::tx::SignedTransaction;
+use crate::{Hash, LedgerError};
+
+/// What applying a block did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub outcomes: Vec<TxOutcome>,
+    /// Leaves the block changed, with their new values, sorted by key.
+    pub changed_leaves: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// The outcome of one transaction in a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxOutcome {
+    pub hash: Hash,
+    pub result: Result<Receipt, ProtocolError>,
+}
+
+#[derive(Clone)]
+pub struct Chain {
+    pub chain_id: String,
+    pub state: State,
+    /// Each signer's next nonce.
+    pub nonces: BTreeMap<AgentId, u64>,
+    /// Height of the last applied block; 0 before any.
+    pub height: u64,
+    pub tip: Hash,
+    pub tip_timestamp_ms: u64,
+    log_hashes: LogHashes,
+    tree: StateTree,
+}
+
+impl Chain {
+    /// A chain with no block yet.
+    pub fn new(chain_id: &str) -> Chain {
+        Chain {
+            chain_id: chain_id.to_string(),
+            state: State::new(),
+            nonces: BTreeMap::new(),
+            height: 0,
+            tip: Hash::ZERO,
+            tip_timestamp_ms: 0,
+            log_hashes: LogHashes::default(),
+            tree: StateTree::new(),
+        }
+    }
+
+    pub fn state_root(&self) -> Hash {
+        self.tree.root()
+    }
+
+    pub fn tree(&self) -> &StateTree {
+        &self.tree
+    }
+
+    pub fn next_nonce(&self, agent: &AgentId) -> u64 {
+        self.nonces.get(agent).copied().unwrap_or(0)
+    }
+
+    /// Checks what can be checked of a transaction before it is in a block:
+    /// signature, chain id, and that its nonce is not already used.
+    pub fn check_transaction(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {
+        if tx.transaction.chain_id != self.chain_id {
+            return Err(LedgerError::WrongChain {
+                expected: self.chain_id.clone(),
+                got: tx.transaction.chain_id.clone(),
+            });
+        }
+        let expected = self.next_nonce(&tx.signer());
+        if tx.transaction.nonce < expected {
+            return Err(LedgerError::NonceReused {
+                expected,
+                got: tx.transaction.nonce,
+            });
+        }
+        tx.verify_signature()
+    }
+
+    /// Builds the next block from `txs` (which must be valid for it, in
+    /// nonce order per signer) and applies it. Used by the proposer.
+    pub fn propose(
+        &mut self,
+        timestamp_ms: u64,
+        txs: Vec<SignedTransaction>,
+    ) -> Result<(Block, Applied), LedgerError> {
+        let mut block = Block {
+            header: Header {
+                height: self.height + 1,
+                parent: self.tip,
+                timestamp_ms: timestamp_ms.max(self.tip_timestamp_ms),
+                tx_root: tx_root(&txs),
+                state_root: Hash::ZERO,
+            },
+            txs,
+        };
+        self.check_block(&block)?;
+        let applied = self.execute(&block);
+        block.header.state_root = self.state_root();
+        self.finish(&block);
+        Ok((block, applied))
+    }
+
+    /// Checks `block` against this chain and applies it. On error the chain
+    /// is unchanged, except for a state root mismatch, which means the block
+    /// or this node is broken: the caller must stop rather than go on.
+    pub fn apply_block(&mut self, block: &Block) -> Result<Applied, LedgerError> {
+        self.check_block(block)?;
+        let applied = self.execute(block);
+        let computed = self.state_root();
+        if computed != block.header.state_root {
+            return Err(LedgerError::StateRootMismatch {
+                height: block.header.height,
+                computed,
+                claimed: block.header.state_root,
+            });
+        }
+        self.finish(block);
+        Ok(applied)
+    }
+
+    fn check_block(&self, block: &Block) -> Result<(), LedgerError> {
+        let header = &block.header;
+        let invalid = |reason: String| LedgerError::InvalidBlock {
+            height: header.height,
+            reason,
+        };
+        if header.height != self.height + 1 {
+            return Err(invalid(format!("expected height {}", self.height + 1)));
+        }
+        if header.parent != self.tip {
+            return Err(invalid(format!(
+                "its parent is {}, the tip is {}",
+                header.parent, self.tip
+            )));
+        }
+        if header.timestamp_ms < self.tip_timestamp_ms {
+            return Err(invalid("its time is earlier than its parent's".to_string()));
+        }
+        if block.txs.len() > BLOCK_TXS_MAX as usize {
+            return Err(invalid(format!("more than {BLOCK_TXS_MAX} transactions")));
+        }
+        if header.tx_root != tx_root(&block.txs) {
+            return Err(invalid("the transaction root does not match".to_string()));
+        }
+        // Nonces must follow each other per signer, within the block too.
+        let mut next: BTreeMap<AgentId, u64> = BTreeMap::new();
+        for (index, tx) in block.txs.iter().enumerate() {
+            let signer = tx.signer();
+            let expected = *next
+                .entry(signer.clone())
+                .or_insert_with(|| self.next_nonce(&signer));
+            let wrong = |e: LedgerError| invalid(format!("transaction {index}: {e}"));
+            if tx.transaction.chain_id != self.chain_id {
+                return Err(wrong(LedgerError::WrongChain {
+                    expected: self.chain_id.clone(),
+                    got: tx.transaction.chain_id.clone(),
+                }));
+            }
+            if tx.transaction.nonce != expected {
+                let got = tx.transaction.nonce;
+                return Err(wrong(if got < expected {
+                    LedgerError::NonceReused { expected, got }
+                } else {
+                    LedgerError::NonceGap { expected, got }
+                }));
+            }
+            tx.verify_signature().map_err(wrong)?;
+            next.insert(signer, expected + 1);
+        }
+        Ok(())
+    }
+
+    /// Applies the transactions of a checked block and updates the state
+    /// tree. Cannot fail: refusals are outcomes.
+    fn execute(&mut self, block: &Block) -> Applied {
+        let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut outcomes = Vec::with_capacity(block.txs.len());
+        for tx in &block.txs {
+            let signer = tx.signer();
+            let result = self.state.apply(&signer, &tx.transaction.operation);
+            let nonce = tx.transaction.nonce + 1;
+            self.nonces.insert(signer.clone(), nonce);
+            changes.insert(leaves::nonce_key(&signer), leaves::nonce_value(nonce));
+            if let Ok(receipt) = &result {
+                for (key, value) in
+                    leaves::changed_leaves(&self.state, receipt, &mut self.log_hashes)
+                {
+                    changes.insert(key, value);
+                }
+            }
+            outcomes.push(TxOutcome {
+                hash: tx.hash(),
+                result,
+            });
+        }
+        let changed_leaves: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
+        self.tree.apply(&changed_leaves);
+        Applied {
+            outcomes,
+            changed_leaves,
+        }
+    }
+
+    fn finish(&mut self, block: &Block) {
+        self.height = block.header.height;
+        self.tip = block.hash();
+        self.tip_timestamp_ms = block.header.timestamp_ms;
+    }
+
+    /// Recomputes the state root from every leaf, for `verify`.
+    pub fn recompute_root(&self) -> Hash {
+        let mut log_hashes = LogHashes::default();
+        let mut tree = StateTree::new();
+        let all: BTreeMap<Vec<u8>, Vec<u8>> =
+            leaves::all_leaves(&self.state, &self.nonces, &mut log_hashes)
+                .into_iter()
+                .collect();
+        let all: Vec<(Vec<u8>, Vec<u8>)> = all.into_iter().collect();
+        tree.apply(&all);
+        tree.root()
+    }
+}

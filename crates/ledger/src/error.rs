@@ -1,0 +1,42 @@
+//! Why the ledger refused bytes, a transaction or a block.
+
+use stigmer_protocol::ProtocolError;
+
+use crate::Hash;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    #[error("malformed encoding at byte {offset}: {what}")]
+    Malformed { what: String, offset: u64 },
+    #[error("the transaction is {bytes} bytes, the maximum is {max}")]
+    TxTooLarge { bytes: u64, max: u32 },
+    #[error("the block is {bytes} bytes, the maximum is {max}")]
+    BlockTooLarge { bytes: u64, max: u32 },
+    #[error("unknown {what} version {version}")]
+    UnknownVersion { what: &'static str, version: u8 },
+    #[error("the signature does not match the signer's key and the transaction")]
+    BadSignature,
+    #[error("the transaction is for chain {got:?}, this ledger is {expected:?}")]
+    WrongChain { expected: String, got: String },
+    #[error("nonce {got} was already used; the signer's next nonce is {expected}")]
+    NonceReused { expected: u64, got: u64 },
+    #[error(
+        "nonce {got} is ahead of the signer's next nonce {expected}; send the missing ones first"
+    )]
+    NonceGap { expected: u64, got: u64 },
+    #[error("block {height}: {reason}")]
+    InvalidBlock { height: u64, reason: String },
+    #[error("block {height}: the state root is {computed}, the block says {claimed}")]
+    StateRootMismatch {
+        height: u64,
+        computed: Hash,
+        claimed: Hash,
+    },
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error("no randomness available to make a key: {0}")]
+    Randomness(String),
+    #[error("storage: {0}")]
+    Storage(String),
+}

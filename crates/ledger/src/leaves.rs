@@ -1,0 +1,369 @@
+//! The state as key/value leaves: what the state root commits to.
+//!
+//! Every DC, every account in a DC, every contribution and every signer's
+//! nonce is one leaf. An account's leaf holds its balances and a hash chain
+//! over its whole action log, and a contribution's leaf a hash over all its
+//! evaluations (superseded ones included), so the root commits to everything
+//! the state holds while a leaf stays small. A member checks a balance by
+//! asking for the account's leaf and its proof against a block's state root.
+//!
+//! Keys start with a one-byte kind, then ids separated by a zero byte (ids
+//! never contain control characters, so keys cannot collide).
+
+use std::collections::BTreeMap;
+
+use stigmer_protocol::state::{Contribution, Dc, Event, Member, MemberStatus};
+use stigmer_protocol::{AgentId, DcId, Receipt, RuleSet, State};
+
+use crate::codec::Encoder;
+use crate::Hash;
+
+/// What kind of thing a leaf describes: the first byte of its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LeafKind {
+    Dc = 1,
+    Account = 2,
+    Contribution = 3,
+    Nonce = 4,
+}
+
+pub fn dc_key(dc: &DcId) -> Vec<u8> {
+    key(LeafKind::Dc, &[dc.as_str()])
+}
+
+pub fn account_key(dc: &DcId, agent: &AgentId) -> Vec<u8> {
+    key(LeafKind::Account, &[dc.as_str(), agent.as_str()])
+}
+
+pub fn contribution_key(dc: &DcId, contribution: &str) -> Vec<u8> {
+    key(LeafKind::Contribution, &[dc.as_str(), contribution])
+}
+
+pub fn nonce_key(agent: &AgentId) -> Vec<u8> {
+    key(LeafKind::Nonce, &[agent.as_str()])
+}
+
+fn key(kind: LeafKind, parts: &[&str]) -> Vec<u8> {
+    let mut key = vec![kind as u8];
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            key.push(0);
+        }
+        key.extend_from_slice(part.as_bytes());
+    }
+    key
+}
+
+/// Running hashes of every account's log, kept so that a block only hashes
+/// the entries it added.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogHashes {
+    /// (entries hashed, hash) per (DC, member index).
+    chains: BTreeMap<(DcId, u32), (u64, Hash)>,
+}
+
+impl LogHashes {
+    /// Extends the chain of `member` with the entries it has not seen yet.
+    fn update(&mut self, dc: &DcId, index: u32, member: &Member) -> (u64, Hash) {
+        let entry = self
+            .chains
+            .entry((dc.clone(), index))
+            .or_insert((0, Hash::ZERO));
+        let (mut n_hashed, mut hash) = *entry;
+        for log_entry in member.log.iter().skip(n_hashed as usize) {
+            let mut encoder = Encoder::new();
+            encoder.raw(&hash.0);
+            encoder.u64(log_entry.op);
+            encode_event(&mut encoder, &log_entry.event);
+            hash = Hash::of(&encoder.finish());
+            n_hashed += 1;
+        }
+        *entry = (n_hashed, hash);
+        (n_hashed, hash)
+    }
+}
+
+pub fn dc_value(dc: &Dc) -> Vec<u8> {
+    let mut encoder = Encoder::new();
+    encoder.str(&dc.name);
+    encoder.str(&dc.token_symbol);
+    encoder.str(dc.steward.as_str());
+    encoder.u8(match dc.params.rules {
+        RuleSet::BackfeedClassic => 0,
+        RuleSet::Backfeed => 1,
+    });
+    encoder.fixed(dc.params.beta);
+    encoder.fixed(dc.params.referral_fraction);
+    encoder.bool(dc.params.reward_evaluators_with_tokens);
+    encoder.fixed(dc.params.initial_reputation);
+    encoder.fixed(dc.params.initial_tokens);
+    encoder.len(dc.types.len());
+    for (name, kind) in &dc.types {
+        encoder.str(name.as_str());
+        for value in [
+            kind.fee,
+            kind.stake,
+            kind.distribution_stake,
+            kind.reward_threshold,
+            kind.token_reward_factor,
+            kind.reputation_reward_factor,
+            kind.evaluator_token_fund,
+        ] {
+            encoder.fixed(value);
+        }
+        encoder.len(kind.evaluation_set.len());
+        for value in &kind.evaluation_set {
+            encoder.fixed(*value);
+        }
+        encoder.bool(kind.thanks_only);
+    }
+    encoder.fixed(dc.treasury);
+    encoder.fixed(dc.token_supply);
+    encoder.fixed(dc.total_reputation);
+    encoder.u64(dc.members().len() as u64);
+    encoder.u64(dc.contributions().len() as u64);
+    encoder.u64(dc.created_op);
+    encoder.finish()
+}
+
+fn account_value(member: &Member, log: (u64, Hash)) -> Vec<u8> {
+    let mut encoder = Encoder::new();
+    encoder.u8(match member.status {
+        MemberStatus::Active => 0,
+        MemberStatus::Left => 1,
+        MemberStatus::Holder => 2,
+    });
+    encoder.fixed(member.reputation);
+    encoder.fixed(member.tokens);
+    match member.referrer {
+        None => encoder.u8(0),
+        Some(referrer) => {
+            encoder.u8(1);
+            encoder.u32(referrer);
+        }
+    }
+    encoder.u64(member.joined_op);
+    encoder.u64(log.0);
+    encoder.raw(&log.1 .0);
+    encoder.finish()
+}
+
+fn contribution_value(contribution: &Contribution) -> Vec<u8> {
+    let mut encoder = Encoder::new();
+    encoder.u32(contribution.contributor);
+    encoder.str(contribution.kind.as_str());
+    encoder.str(&contribution.title);
+    encoder.u64(contribution.created_op);
+    encoder.fixed(contribution.fee);
+    encoder.fixed(contribution.evaluator_fund);
+    encoder.fixed(contribution.score_max);
+    encoder.fixed(contribution.tokens_issued);
+    encoder.fixed(contribution.reputation_issued);
+    let mut evaluations = Encoder::new();
+    for evaluation in &contribution.evaluations {
+        evaluations.u32(evaluation.evaluator);
+        evaluations.fixed(evaluation.value);
+        evaluations.u64(evaluation.op);
+        evaluations.bool(evaluation.superseded);
+        let figures = &evaluation.snapshot;
+        for value in [
+            figures.evaluator_reputation,
+            figures.engaged_reputation,
+            figures.agreeing_reputation,
+            figures.total_reputation,
+            figures.upvoted_reputation,
+            figures.median,
+            figures.score_max_before,
+            figures.score_max_after,
+        ] {
+            evaluations.fixed(value);
+        }
+        evaluations.bool(figures.first);
+    }
+    encoder.u64(contribution.evaluations.len() as u64);
+    encoder.raw(&Hash::of(&evaluations.finish()).0);
+    encoder.u64(contribution.thanks.len() as u64);
+    for thanks in &contribution.thanks {
+        encoder.u32(thanks.from);
+        encoder.u64(thanks.op);
+    }
+    encoder.finish()
+}
+
+pub fn nonce_value(nonce: u64) -> Vec<u8> {
+    nonce.to_le_bytes().to_vec()
+}
+
+/// The leaves an operation changed, with their new values.
+pub fn changed_leaves(
+    state: &State,
+    receipt: &Receipt,
+    log_hashes: &mut LogHashes,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let Some(dc) = state.dc(&receipt.dc) else {
+        return Vec::new();
+    };
+    let mut leaves = vec![(dc_key(&dc.id), dc_value(dc))];
+    for &index in &receipt.touched.members {
+        if let Some(member) = dc.member_at(index) {
+            let log = log_hashes.update(&dc.id, index, member);
+            leaves.push((
+                account_key(&dc.id, &member.agent),
+                account_value(member, log),
+            ));
+        }
+    }
+    for &index in &receipt.touched.contributions {
+        if let Some(contribution) = dc.contribution_at(index) {
+            leaves.push((
+                contribution_key(&dc.id, contribution.id.as_str()),
+                contribution_value(contribution),
+            ));
+        }
+    }
+    leaves
+}
+
+/// Every leaf of a state, for rebuilding a commitment from scratch.
+pub fn all_leaves(
+    state: &State,
+    nonces: &BTreeMap<AgentId, u64>,
+    log_hashes: &mut LogHashes,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut leaves = Vec::new();
+    for dc in state.dcs() {
+        leaves.push((dc_key(&dc.id), dc_value(dc)));
+        for (index, member) in (0..).zip(dc.members()) {
+            let log = log_hashes.update(&dc.id, index, member);
+            leaves.push((
+                account_key(&dc.id, &member.agent),
+                account_value(member, log),
+            ));
+        }
+        for contribution in dc.contributions() {
+            leaves.push((
+                contribution_key(&dc.id, contribution.id.as_str()),
+                contribution_value(contribution),
+            ));
+        }
+    }
+    for (agent, nonce) in nonces {
+        leaves.push((nonce_key(agent), nonce_value(*nonce)));
+    }
+    leaves
+}
+
+fn encode_event(encoder: &mut Encoder, event: &Event) {
+    let option = |encoder: &mut Encoder, value: Option<u32>| match value {
+        None => encoder.u8(0),
+        Some(value) => {
+            encoder.u8(1);
+            encoder.u32(value);
+        }
+    };
+    match *event {
+        Event::Joined {
+            reputation,
+            tokens,
+            referrer,
+            founder,
+        } => {
+            encoder.u8(0);
+            encoder.fixed(reputation);
+            encoder.fixed(tokens);
+            option(encoder, referrer);
+            encoder.bool(founder);
+        }
+        Event::Rejoined => encoder.u8(1),
+        Event::Left => encoder.u8(2),
+        Event::Contributed { contribution, fee } => {
+            encoder.u8(3);
+            encoder.u32(contribution);
+            encoder.fixed(fee);
+        }
+        Event::Evaluated {
+            contribution,
+            evaluation,
+        } => {
+            encoder.u8(4);
+            encoder.u32(contribution);
+            encoder.u32(evaluation);
+        }
+        Event::EvaluatorReward {
+            contribution,
+            evaluation,
+            tokens,
+        } => {
+            encoder.u8(5);
+            encoder.u32(contribution);
+            encoder.u32(evaluation);
+            encoder.fixed(tokens);
+        }
+        Event::StakePaid {
+            contribution,
+            evaluation,
+            reputation,
+        } => {
+            encoder.u8(6);
+            encoder.u32(contribution);
+            encoder.u32(evaluation);
+            encoder.fixed(reputation);
+        }
+        Event::Redistribution {
+            contribution,
+            evaluation,
+            reputation,
+        } => {
+            encoder.u8(7);
+            encoder.u32(contribution);
+            encoder.u32(evaluation);
+            encoder.fixed(reputation);
+        }
+        Event::ContributionRewarded {
+            contribution,
+            evaluation,
+            tokens,
+            reputation,
+        } => {
+            encoder.u8(8);
+            encoder.u32(contribution);
+            encoder.u32(evaluation);
+            encoder.fixed(tokens);
+            encoder.fixed(reputation);
+        }
+        Event::ReferralReward {
+            contribution,
+            evaluation,
+            referred,
+            tokens,
+            reputation,
+        } => {
+            encoder.u8(9);
+            encoder.u32(contribution);
+            encoder.u32(evaluation);
+            encoder.u32(referred);
+            encoder.fixed(tokens);
+            encoder.fixed(reputation);
+        }
+        Event::TokensSent { to, tokens } => {
+            encoder.u8(10);
+            encoder.u32(to);
+            encoder.fixed(tokens);
+        }
+        Event::TokensReceived { from, tokens } => {
+            encoder.u8(11);
+            encoder.u32(from);
+            encoder.fixed(tokens);
+        }
+        Event::ThanksGiven { contribution } => {
+            encoder.u8(12);
+            encoder.u32(contribution);
+        }
+        Event::ThanksReceived { contribution, from } => {
+            encoder.u8(13);
+            encoder.u32(contribution);
+            encoder.u32(from);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Durable storage in redb. Layout in `docs/design.md`.
+//!
+//! A finalized block, the leaves it changed, its transaction index entries,
+//! its outcomes and the applied height are written in one redb write
+//! transaction: after a crash at any moment the store holds every block up
+//! to `applied_height` and nothing after it. The in-memory state is rebuilt
+//! by replaying the stored blocks, so writing a block twice (replay after a
+//! crash) is refused as a no-op, never applied twice.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::block::Block;
+use crate::chain::TxOutcome;
+use crate::{Hash, LedgerError};
+
+/// height -> encoded block.
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// transaction hash -> height (8 bytes LE) and index in the block (4 bytes LE).
+const TX_INDEX: TableDefinition<&[u8; 32], &[u8; 12]> = TableDefinition::new("tx_index");
+/// (height, index) -> outcome: 0 for success, or 1 and the refusal message.
+const OUTCOMES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("outcomes");
+/// leaf key -> value: the state as of `applied_height`.
+const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
+/// name -> value: `chain_id`, `applied_height`.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+pub struct Store {
+    db: Database,
+}
+
+fn storage(error: impl std::fmt::Display) -> LedgerError {
+    LedgerError::Storage(error.to_string())
+}
+
+/// Where a transaction is: its block and position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    pub height: u64,
+    pub index: u32,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, for chain `chain_id`. Refuses a
+    /// directory that belongs to another chain.
+    pub fn open(dir: &Path, chain_id: &str) -> Result<Store, LedgerError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| storage(format!("cannot create {}: {e}", dir.display())))?;
+        let db = Database::create(dir.join("ledger.redb")).map_err(storage)?;
+        let store = Store { db };
+        let write = store.db.begin_write().map_err(storage)?;
+        {
+            let mut meta = write.open_table(META).map_err(storage)?;
+            let existing = meta
+                .get("chain_id")
+                .map_err(storage)?
+                .map(|value| value.value().to_vec());
+            match existing {
+                Some(existing) if existing != chain_id.as_bytes() => {
+                    return Err(LedgerError::Storage(format!(
+                        "{} holds chain {:?}, not {chain_id:?}",
+                        dir.display(),
+                        String::from_utf8_lossy(&existing)
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("chain_id", chain_id.as_bytes())
+                        .map_err(storage)?;
+                    meta.insert("applied_height", &0u64.to_le_bytes()[..])
+                        .map_err(storage)?;
+                }
+            }
+            write.open_table(BLOCKS).map_err(storage)?;
+            write.open_table(TX_INDEX).map_err(storage)?;
+            write.open_table(OUTCOMES).map_err(storage)?;
+            write.open_table(LEAVES).map_err(storage)?;
+        }
+        write.commit().map_err(storage)?;
+        Ok(store)
+    }
+
+    /// Opens an existing store read-only in spirit: fails if there is none.
+    pub fn open_existing(dir: &Path) -> Result<(Store, String), LedgerError> {
+        let path = dir.join("ledger.redb");
+        if !path.exists() {
+            return Err(LedgerError::Storage(format!(
+                "no ledger in {}",
+                dir.display()
+            )));
+        }
+        let db = Database::open(path).map_err(storage)?;
+        let read = db.begin_read().map_err(storage)?;
+        let meta = read.open_table(META).map_err(storage)?;
+        let chain_id = meta
+            .get("chain_id")
+            .map_err(storage)?
+            .map(|value| String::from_utf8_lossy(value.value()).to_string())
+            .ok_or_else(|| LedgerError::Storage("the ledger has no chain id".to_string()))?;
+        drop(meta);
+        drop(read);
+        Ok((Store { db }, chain_id))
+    }
+
+    pub fn applied_height(&self) -> Result<u64, LedgerError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let meta = read.open_table(META).map_err(storage)?;
+        let value = meta
+            .get("applied_height")
+            .map_err(storage)?
+            .ok_or_else(|| LedgerError::Storage("no applied height".to_string()))?;
+        let bytes: [u8; 8] = value
+            .value()
+            .try_into()
+            .map_err(|_| LedgerError::Storage("the applied height is not 8 bytes".to_string()))?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// Writes a finalized block and everything it changed, atomically.
+    /// Returns `false` (and writes nothing) if the block is already stored.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        outcomes: &[TxOutcome],
+        changed_leaves: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<bool, LedgerError> {
+        let height = block.header.height;
+        let write = self.db.begin_write().map_err(storage)?;
+        {
+            let mut meta = write.open_table(META).map_err(storage)?;
+            let applied = meta
+                .get("applied_height")
+                .map_err(storage)?
+                .and_then(|v| <[u8; 8]>::try_from(v.value()).ok())
+                .map(u64::from_le_bytes)
+                .unwrap_or(0);
+            if height <= applied {
+                return Ok(false);
+            }
+            if height != applied + 1 {
+                return Err(LedgerError::Storage(format!(
+                    "block {height} cannot follow applied height {applied}"
+                )));
+            }
+            let encoded = block.encode();
+            // Pair the write with a read-back check of the bytes.
+            debug_assert_eq!(Block::decode(&encoded).as_ref(), Ok(block));
+            write
+                .open_table(BLOCKS)
+                .map_err(storage)?
+                .insert(height, &encoded[..])
+                .map_err(storage)?;
+            let mut index_table = write.open_table(TX_INDEX).map_err(storage)?;
+            let mut outcome_table = write.open_table(OUTCOMES).map_err(storage)?;
+            for (index, outcome) in (0u32..).zip(outcomes) {
+                let mut location = [0u8; 12];
+                location[..8].copy_from_slice(&height.to_le_bytes());
+                location[8..].copy_from_slice(&index.to_le_bytes());
+                index_table
+                    .insert(&outcome.hash.0, &location)
+                    .map_err(storage)?;
+                let encoded_outcome = match &outcome.result {
+                    Ok(_) => vec![0],
+                    Err(error) => {
+                        let mut bytes = vec![1];
+                        bytes.extend_from_slice(error.to_string().as_bytes());
+                        bytes
+                    }
+                };
+                outcome_table
+                    .insert((height, index), &encoded_outcome[..])
+                    .map_err(storage)?;
+            }
+            let mut leaf_table = write.open_table(LEAVES).map_err(storage)?;
+            for (key, value) in changed_leaves {
+                leaf_table.insert(&key[..], &value[..]).map_err(storage)?;
+            }
+            meta.insert("applied_height", &height.to_le_bytes()[..])
+                .map_err(storage)?;
+        }
+        write.commit().map_err(storage)?;
+        Ok(true)
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let blocks = read.open_table(BLOCKS).map_err(storage)?;
+        let Some(bytes) = blocks.get(height).map_err(storage)? else {
+            return Ok(None);
+        };
+        // Pair the read with a check of what was written.
+        let block = Block::decode(bytes.value())?;
+        if block.header.height != height {
+            return Err(LedgerError::Storage(format!(
+                "the block stored at {height} says it is {}",
+                block.header.height
+            )));
+        }
+        Ok(Some(block))
+    }
+
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, LedgerError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let index = read.open_table(TX_INDEX).map_err(storage)?;
+        Ok(index.get(&hash.0).map_err(storage)?.map(|value| {
+            let bytes = value.value();
+            let mut height = [0u8; 8];
+            height.copy_from_slice(&bytes[..8]);
+            let mut position = [0u8; 4];
+            position.copy_from_slice(&bytes[8..]);
+            TxLocation {
+                height: u64::from_le_bytes(height),
+                index: u32::from_le_bytes(position),
+            }
+        }))
+    }
+
+    /// The outcome of a stored transaction: `Ok(())` or the refusal message.
+    pub fn outcome(&self, location: TxLocation) -> Result<Option<Result<(), String>>, LedgerError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let outcomes = read.open_table(OUTCOMES).map_err(storage)?;
+        Ok(outcomes
+            .get((location.height, location.index))
+            .map_err(storage)?
+            .map(|value| match value.value().split_first() {
+                Some((0, _)) => Ok(()),
+                Some((_, message)) => Err(String::from_utf8_lossy(message).to_string()),
+                None => Err(String::new()),
+            }))
+    }
+
+    pub fn leaf(&self, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let leaves = read.open_table(LEAVES).map_err(storage)?;
+        Ok(leaves
+            .get(key)
+            .map_err(storage)?
+            .map(|v| v.value().to_vec()))
+    }
+}

@@ -1,0 +1,118 @@
+use stigmer_ledger::block::Block;
+use stigmer_ledger::chain::Chain;
+use stigmer_ledger::LedgerError;
+use stigmer_protocol::ProtocolError;
+
+use crate::common::*;
+
+/// Three blocks of a small garden DC.
+fn blocks() -> Vec<Block> {
+    let (ann, bo) = (keypair(1), keypair(2));
+    let mut chain = Chain::new(CHAIN);
+    let batches = vec![
+        vec![ann.sign(CHAIN, 0, create_dc(&[&ann, &bo]))],
+        vec![
+            ann.sign(CHAIN, 1, contribute("beds")),
+            bo.sign(CHAIN, 0, evaluate("beds", 1)),
+        ],
+        vec![
+            ann.sign(CHAIN, 2, evaluate("beds", 1)),
+            // Refused by the protocol (the same value again), yet valid.
+            ann.sign(CHAIN, 3, evaluate("beds", 1)),
+        ],
+    ];
+    batches
+        .into_iter()
+        .enumerate()
+        .map(|(index, txs)| chain.propose(1_000 * index as u64, txs).unwrap().0)
+        .collect()
+}
+
+#[test]
+fn replaying_blocks_gives_the_same_state_and_root() {
+    let blocks = blocks();
+    let mut replica = Chain::new(CHAIN);
+    let mut last = None;
+    for block in &blocks {
+        last = Some(replica.apply_block(block).unwrap());
+    }
+    assert_eq!(replica.height, 3);
+    assert_eq!(replica.state_root(), blocks[2].header.state_root);
+    assert_eq!(replica.state_root(), replica.recompute_root());
+    let outcomes = last.unwrap().outcomes;
+    assert!(outcomes[0].result.is_ok());
+    assert!(matches!(
+        outcomes[1].result,
+        Err(ProtocolError::SameEvaluation { .. })
+    ));
+    // Replaying again from scratch: identical, bit for bit.
+    let mut again = Chain::new(CHAIN);
+    for block in &blocks {
+        again.apply_block(block).unwrap();
+    }
+    assert_eq!(again.state, replica.state);
+    assert_eq!(again.state_root(), replica.state_root());
+}
+
+#[test]
+fn blocks_are_checked_whole_before_anything_changes() {
+    let blocks = blocks();
+    let mut chain = Chain::new(CHAIN);
+    chain.apply_block(&blocks[0]).unwrap();
+    let root = chain.state_root();
+
+    let expect_invalid = |chain: &mut Chain, block: &Block, needle: &str| {
+        let error = chain.apply_block(block).unwrap_err().to_string();
+        assert!(error.contains(needle), "{error}");
+    };
+    expect_invalid(&mut chain, &blocks[0], "expected height 2");
+    expect_invalid(&mut chain, &blocks[2], "expected height 2");
+    let mut wrong_parent = blocks[1].clone();
+    wrong_parent.header.parent = blocks[1].hash();
+    expect_invalid(&mut chain, &wrong_parent, "its parent is");
+    let mut dropped_tx = blocks[1].clone();
+    dropped_tx.txs.pop();
+    expect_invalid(&mut chain, &dropped_tx, "transaction root");
+    let mut forged = blocks[1].clone();
+    forged.txs[1].signature[0] ^= 1;
+    forged.header.tx_root = stigmer_ledger::block::tx_root(&forged.txs);
+    expect_invalid(&mut chain, &forged, "signature");
+    let mut replayed = blocks[1].clone();
+    replayed.txs[0] = blocks[0].txs[0].clone();
+    replayed.header.tx_root = stigmer_ledger::block::tx_root(&replayed.txs);
+    expect_invalid(&mut chain, &replayed, "nonce 0 was already used");
+    assert_eq!(chain.height, 1);
+    assert_eq!(chain.state_root(), root);
+
+    let mut lying = blocks[1].clone();
+    lying.header.state_root = root;
+    assert!(matches!(
+        chain.clone().apply_block(&lying),
+        Err(LedgerError::StateRootMismatch { .. })
+    ));
+    chain.apply_block(&blocks[1]).unwrap();
+}
+
+#[test]
+fn transactions_are_checked_before_entering_a_block() {
+    let ann = keypair(1);
+    let chain = Chain::new(CHAIN);
+    chain
+        .check_transaction(&ann.sign(CHAIN, 0, contribute("x")))
+        .unwrap();
+    // A future nonce is fine for the pool; a wrong chain is not.
+    chain
+        .check_transaction(&ann.sign(CHAIN, 5, contribute("x")))
+        .unwrap();
+    assert!(matches!(
+        chain.check_transaction(&ann.sign("elsewhere", 0, contribute("x"))),
+        Err(LedgerError::WrongChain { .. })
+    ));
+}
+
+#[test]
+fn blocks_round_trip_through_bytes() {
+    for block in blocks() {
+        assert_eq!(Block::decode(&block.encode()).unwrap(), block);
+    }
+}
