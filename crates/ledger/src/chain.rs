@@ -62,6 +62,60 @@ impl Chain {
         }
     }
 
+    /// The chain at height 0: `operations` applied in order on behalf of
+    /// their agents, without signatures (every member of the chain agrees on
+    /// the genesis). `genesis_hash` becomes the parent of block 1.
+    pub fn from_genesis(
+        chain_id: &str,
+        genesis_hash: Hash,
+        timestamp_ms: u64,
+        operations: &[(AgentId, stigmer_protocol::Operation)],
+    ) -> Result<Chain, LedgerError> {
+        let mut chain = Chain::new(chain_id);
+        let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for (agent, operation) in operations {
+            let receipt = chain.state.apply(agent, operation)?;
+            for (key, value) in leaves::changed_leaves(&chain.state, &receipt, &mut chain.log_hashes) {
+                changes.insert(key, value);
+            }
+        }
+        let changes: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
+        chain.tree.apply(&changes);
+        chain.tip = genesis_hash;
+        chain.tip_timestamp_ms = timestamp_ms;
+        Ok(chain)
+    }
+
+    /// Applies a block read back from this node's own store: its signatures
+    /// were checked before it was written, so only its place in the chain and
+    /// its roots are checked again. `stigmer verify` checks everything.
+    pub fn replay_block(&mut self, block: &Block) -> Result<Applied, LedgerError> {
+        let header = &block.header;
+        if header.height != self.height + 1 || header.parent != self.tip {
+            return Err(LedgerError::InvalidBlock {
+                height: header.height,
+                reason: format!("does not follow block {} ({})", self.height, self.tip),
+            });
+        }
+        if header.tx_root != tx_root(&block.txs) {
+            return Err(LedgerError::InvalidBlock {
+                height: header.height,
+                reason: "the transaction root does not match".to_string(),
+            });
+        }
+        let applied = self.execute(block);
+        let computed = self.state_root();
+        if computed != header.state_root {
+            return Err(LedgerError::StateRootMismatch {
+                height: header.height,
+                computed,
+                claimed: header.state_root,
+            });
+        }
+        self.finish(block);
+        Ok(applied)
+    }
+
     pub fn state_root(&self) -> Hash {
         self.tree.root()
     }

@@ -1,0 +1,439 @@
+//! The JSON forms of operations, transactions and amounts: the HTTP API's
+//! and the CLI's `--json` vocabulary. ALPHA.
+//!
+//! Amounts are exact decimal strings (`"14.545454545454545455"`); a JSON
+//! number is accepted on input and read as the shortest decimal that denotes
+//! the same double. Conversions to protocol types validate every id and say
+//! which field was wrong.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use stigmer_ledger::tx::{unhex, PublicKey, SignedTransaction, Transaction};
+use stigmer_protocol::{
+    AgentId, Asset, ContributionId, ContributionType, CreateDc, DcId, DcParams, Fixed, Founder,
+    Operation, RuleSet, TypeName,
+};
+
+/// An exact decimal amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Decimal(pub Fixed);
+
+impl Serialize for Decimal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(text) => text
+                .parse()
+                .map(Decimal)
+                .map_err(|e| D::Error::custom(format!("{text:?}: {e}"))),
+            serde_json::Value::Number(number) => {
+                if let Some(integer) = number.as_u64() {
+                    return Ok(Decimal(Fixed::from_int(integer)));
+                }
+                let float = number.as_f64().unwrap_or(f64::NAN);
+                Fixed::from_f64_shortest(float)
+                    .map(Decimal)
+                    .map_err(|e| D::Error::custom(format!("{number}: {e}")))
+            }
+            other => Err(D::Error::custom(format!(
+                "expected a decimal string or number, got {other}"
+            ))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OperationJson {
+    CreateDc {
+        id: String,
+        name: String,
+        token_symbol: String,
+        #[serde(default)]
+        params: ParamsJson,
+        types: BTreeMap<String, TypeJson>,
+        #[serde(default)]
+        founders: Vec<FounderJson>,
+    },
+    Join {
+        dc: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        referrer: Option<String>,
+    },
+    Leave {
+        dc: String,
+    },
+    Contribute {
+        dc: String,
+        id: String,
+        contribution_type: String,
+        #[serde(default)]
+        title: String,
+    },
+    Evaluate {
+        dc: String,
+        contribution: String,
+        value: Decimal,
+    },
+    Thank {
+        dc: String,
+        contribution: String,
+    },
+    Transfer {
+        dc: String,
+        to: String,
+        amount: Decimal,
+        #[serde(default)]
+        asset: AssetJson,
+    },
+    AsDc {
+        dc: String,
+        operation: Box<OperationJson>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetJson {
+    #[default]
+    Tokens,
+    Reputation,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParamsJson {
+    pub rules: String,
+    pub beta: Decimal,
+    pub referral_fraction: Decimal,
+    pub reward_evaluators_with_tokens: bool,
+    pub initial_reputation: Decimal,
+    pub initial_tokens: Decimal,
+}
+
+impl Default for ParamsJson {
+    fn default() -> ParamsJson {
+        ParamsJson::from(&DcParams::default())
+    }
+}
+
+impl From<&DcParams> for ParamsJson {
+    fn from(params: &DcParams) -> ParamsJson {
+        ParamsJson {
+            rules: params.rules.name().to_string(),
+            beta: Decimal(params.beta),
+            referral_fraction: Decimal(params.referral_fraction),
+            reward_evaluators_with_tokens: params.reward_evaluators_with_tokens,
+            initial_reputation: Decimal(params.initial_reputation),
+            initial_tokens: Decimal(params.initial_tokens),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TypeJson {
+    pub fee: Decimal,
+    pub stake: Decimal,
+    pub distribution_stake: Decimal,
+    pub reward_threshold: Decimal,
+    pub token_reward_factor: Decimal,
+    pub reputation_reward_factor: Decimal,
+    pub evaluation_set: Vec<Decimal>,
+    pub evaluator_token_fund: Decimal,
+    pub thanks_only: bool,
+}
+
+impl Default for TypeJson {
+    fn default() -> TypeJson {
+        TypeJson::from(&ContributionType::default())
+    }
+}
+
+impl From<&ContributionType> for TypeJson {
+    fn from(kind: &ContributionType) -> TypeJson {
+        TypeJson {
+            fee: Decimal(kind.fee),
+            stake: Decimal(kind.stake),
+            distribution_stake: Decimal(kind.distribution_stake),
+            reward_threshold: Decimal(kind.reward_threshold),
+            token_reward_factor: Decimal(kind.token_reward_factor),
+            reputation_reward_factor: Decimal(kind.reputation_reward_factor),
+            evaluation_set: kind.evaluation_set.iter().copied().map(Decimal).collect(),
+            evaluator_token_fund: Decimal(kind.evaluator_token_fund),
+            thanks_only: kind.thanks_only,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FounderJson {
+    pub agent: String,
+    pub reputation: Decimal,
+    pub tokens: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+}
+
+/// Why a JSON form could not become a protocol value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct JsonError {
+    pub field: String,
+    pub reason: String,
+}
+
+fn field<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T, JsonError> {
+    result.map_err(|e| JsonError {
+        field: name.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+impl OperationJson {
+    pub fn to_operation(&self) -> Result<Operation, JsonError> {
+        let dc_id = |dc: &str| field("dc", DcId::new(dc));
+        Ok(match self {
+            OperationJson::CreateDc {
+                id,
+                name,
+                token_symbol,
+                params,
+                types,
+                founders,
+            } => {
+                let params = DcParams {
+                    rules: field("params.rules", params.rules.parse::<RuleSet>())?,
+                    beta: params.beta.0,
+                    referral_fraction: params.referral_fraction.0,
+                    reward_evaluators_with_tokens: params.reward_evaluators_with_tokens,
+                    initial_reputation: params.initial_reputation.0,
+                    initial_tokens: params.initial_tokens.0,
+                };
+                let mut parsed_types = BTreeMap::new();
+                for (type_name, kind) in types {
+                    parsed_types.insert(
+                        field(&format!("types.{type_name}"), TypeName::new(type_name))?,
+                        ContributionType {
+                            fee: kind.fee.0,
+                            stake: kind.stake.0,
+                            distribution_stake: kind.distribution_stake.0,
+                            reward_threshold: kind.reward_threshold.0,
+                            token_reward_factor: kind.token_reward_factor.0,
+                            reputation_reward_factor: kind.reputation_reward_factor.0,
+                            evaluation_set: kind.evaluation_set.iter().map(|v| v.0).collect(),
+                            evaluator_token_fund: kind.evaluator_token_fund.0,
+                            thanks_only: kind.thanks_only,
+                        },
+                    );
+                }
+                let founders = founders
+                    .iter()
+                    .enumerate()
+                    .map(|(index, founder)| {
+                        let name = format!("founders[{index}]");
+                        Ok(Founder {
+                            agent: field(&name, AgentId::new(&founder.agent))?,
+                            reputation: founder.reputation.0,
+                            tokens: founder.tokens.0,
+                            referrer: founder
+                                .referrer
+                                .as_deref()
+                                .map(|r| field(&name, AgentId::new(r)))
+                                .transpose()?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, JsonError>>()?;
+                Operation::CreateDc(CreateDc {
+                    id: field("id", DcId::new(id))?,
+                    name: name.clone(),
+                    token_symbol: token_symbol.clone(),
+                    params,
+                    types: parsed_types,
+                    founders,
+                })
+            }
+            OperationJson::Join { dc, referrer } => Operation::Join {
+                dc: dc_id(dc)?,
+                referrer: referrer
+                    .as_deref()
+                    .map(|r| field("referrer", AgentId::new(r)))
+                    .transpose()?,
+            },
+            OperationJson::Leave { dc } => Operation::Leave { dc: dc_id(dc)? },
+            OperationJson::Contribute {
+                dc,
+                id,
+                contribution_type,
+                title,
+            } => Operation::Contribute {
+                dc: dc_id(dc)?,
+                id: field("id", ContributionId::new(id))?,
+                kind: field("contribution_type", TypeName::new(contribution_type))?,
+                title: title.clone(),
+            },
+            OperationJson::Evaluate {
+                dc,
+                contribution,
+                value,
+            } => Operation::Evaluate {
+                dc: dc_id(dc)?,
+                contribution: field("contribution", ContributionId::new(contribution))?,
+                value: value.0,
+            },
+            OperationJson::Thank { dc, contribution } => Operation::Thank {
+                dc: dc_id(dc)?,
+                contribution: field("contribution", ContributionId::new(contribution))?,
+            },
+            OperationJson::Transfer {
+                dc,
+                to,
+                amount,
+                asset,
+            } => Operation::Transfer {
+                dc: dc_id(dc)?,
+                to: field("to", AgentId::new(to))?,
+                amount: amount.0,
+                asset: match asset {
+                    AssetJson::Tokens => Asset::Tokens,
+                    AssetJson::Reputation => Asset::Reputation,
+                },
+            },
+            OperationJson::AsDc { dc, operation } => Operation::AsDc {
+                dc: dc_id(dc)?,
+                operation: Box::new(operation.to_operation()?),
+            },
+        })
+    }
+
+    pub fn from_operation(operation: &Operation) -> OperationJson {
+        match operation {
+            Operation::CreateDc(create) => OperationJson::CreateDc {
+                id: create.id.to_string(),
+                name: create.name.clone(),
+                token_symbol: create.token_symbol.clone(),
+                params: ParamsJson::from(&create.params),
+                types: create
+                    .types
+                    .iter()
+                    .map(|(name, kind)| (name.to_string(), TypeJson::from(kind)))
+                    .collect(),
+                founders: create
+                    .founders
+                    .iter()
+                    .map(|founder| FounderJson {
+                        agent: founder.agent.to_string(),
+                        reputation: Decimal(founder.reputation),
+                        tokens: Decimal(founder.tokens),
+                        referrer: founder.referrer.as_ref().map(ToString::to_string),
+                    })
+                    .collect(),
+            },
+            Operation::Join { dc, referrer } => OperationJson::Join {
+                dc: dc.to_string(),
+                referrer: referrer.as_ref().map(ToString::to_string),
+            },
+            Operation::Leave { dc } => OperationJson::Leave { dc: dc.to_string() },
+            Operation::Contribute {
+                dc,
+                id,
+                kind,
+                title,
+            } => OperationJson::Contribute {
+                dc: dc.to_string(),
+                id: id.to_string(),
+                contribution_type: kind.to_string(),
+                title: title.clone(),
+            },
+            Operation::Evaluate {
+                dc,
+                contribution,
+                value,
+            } => OperationJson::Evaluate {
+                dc: dc.to_string(),
+                contribution: contribution.to_string(),
+                value: Decimal(*value),
+            },
+            Operation::Thank { dc, contribution } => OperationJson::Thank {
+                dc: dc.to_string(),
+                contribution: contribution.to_string(),
+            },
+            Operation::Transfer {
+                dc,
+                to,
+                amount,
+                asset,
+            } => OperationJson::Transfer {
+                dc: dc.to_string(),
+                to: to.to_string(),
+                amount: Decimal(*amount),
+                asset: match asset {
+                    Asset::Tokens => AssetJson::Tokens,
+                    Asset::Reputation => AssetJson::Reputation,
+                },
+            },
+            Operation::AsDc { dc, operation } => OperationJson::AsDc {
+                dc: dc.to_string(),
+                operation: Box::new(OperationJson::from_operation(operation)),
+            },
+        }
+    }
+}
+
+/// A signed transaction in JSON. The signature is over the canonical
+/// binary encoding, which is rebuilt from these fields to check it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionJson {
+    pub chain_id: String,
+    /// The signer's public key, hex: also its agent id.
+    pub signer: String,
+    pub nonce: u64,
+    pub operation: OperationJson,
+    /// 64 bytes, hex.
+    pub signature: String,
+}
+
+impl TransactionJson {
+    pub fn from_signed(tx: &SignedTransaction) -> TransactionJson {
+        TransactionJson {
+            chain_id: tx.transaction.chain_id.clone(),
+            signer: tx.transaction.signer.to_string(),
+            nonce: tx.transaction.nonce,
+            operation: OperationJson::from_operation(&tx.transaction.operation),
+            signature: stigmer_ledger::tx::hex(&tx.signature),
+        }
+    }
+
+    pub fn to_signed(&self) -> Result<SignedTransaction, JsonError> {
+        let signer = unhex::<32>(&self.signer).ok_or_else(|| JsonError {
+            field: "signer".to_string(),
+            reason: "expected 64 hex digits (an ed25519 public key)".to_string(),
+        })?;
+        let signature = unhex::<64>(&self.signature).ok_or_else(|| JsonError {
+            field: "signature".to_string(),
+            reason: "expected 128 hex digits".to_string(),
+        })?;
+        let operation = self.operation.to_operation().map_err(|e| JsonError {
+            field: format!("operation.{}", e.field),
+            reason: e.reason,
+        })?;
+        Ok(SignedTransaction {
+            transaction: Transaction {
+                chain_id: self.chain_id.clone(),
+                signer: PublicKey(signer),
+                nonce: self.nonce,
+                operation,
+            },
+            signature,
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! The node's ledger: the finalized chain as stored, a speculative head for
+//! proposals, the transaction pool, and the one place finalized blocks are
+//! written.
+//!
+//! Consensus drives it: [`NodeLedger::propose`] builds a block on a parent,
+//! [`NodeLedger::verify`] checks another validator's proposal,
+//! [`NodeLedger::finalize`] applies and stores a finalized block. The HTTP
+//! API reads the finalized chain only, so what it shows is final.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use stigmer_ledger::block::{Block, BLOCK_TXS_MAX};
+use stigmer_ledger::chain::{Applied, Chain};
+use stigmer_ledger::store::Store;
+use stigmer_ledger::tx::SignedTransaction;
+use stigmer_ledger::{Hash, LedgerError};
+use tokio::sync::watch;
+
+use crate::genesis::Genesis;
+use crate::mempool::Mempool;
+use crate::NodeError;
+
+/// Most transactions a proposal carries. Bounded well below the block limit
+/// so that a block is applied in a fraction of a view.
+pub const PROPOSAL_TXS_MAX: u32 = 2_000;
+const _: () = assert!(PROPOSAL_TXS_MAX <= BLOCK_TXS_MAX);
+
+pub struct NodeLedger {
+    genesis: Genesis,
+    store: Store,
+    finalized: Chain,
+    /// `finalized` plus the blocks in `pending`.
+    head: Chain,
+    /// Blocks proposed on top of `finalized`, not finalized yet, in order.
+    pending: VecDeque<Block>,
+    mempool: Mempool,
+    height_sender: watch::Sender<u64>,
+}
+
+impl NodeLedger {
+    /// Opens the ledger in `dir`, replaying every stored block.
+    pub fn open(dir: &Path, genesis: Genesis) -> Result<NodeLedger, NodeError> {
+        let store = Store::open(dir, &genesis.chain_id)?;
+        let mut chain = genesis.chain()?;
+        let applied = store.applied_height()?;
+        for height in 1..=applied {
+            let block = store
+                .block(height)?
+                .ok_or_else(|| LedgerError::Storage(format!("block {height} is missing")))?;
+            chain.replay_block(&block)?;
+        }
+        let (height_sender, _) = watch::channel(chain.height);
+        Ok(NodeLedger {
+            genesis,
+            store,
+            head: chain.clone(),
+            finalized: chain,
+            pending: VecDeque::new(),
+            mempool: Mempool::default(),
+            height_sender,
+        })
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    pub fn chain(&self) -> &Chain {
+        &self.finalized
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn mempool(&self) -> &Mempool {
+        &self.mempool
+    }
+
+    /// Learn when the finalized height changes.
+    pub fn watch_height(&self) -> watch::Receiver<u64> {
+        self.height_sender.subscribe()
+    }
+
+    /// Accepts a transaction into the pool after checking its signature,
+    /// chain id and nonce. Returns its hash.
+    pub fn submit(&mut self, tx: SignedTransaction) -> Result<Hash, NodeError> {
+        self.head.check_transaction(&tx)?;
+        let next = self.head.next_nonce(&tx.signer());
+        Ok(self.mempool.insert(tx, next)?)
+    }
+
+    /// Builds the next block on `parent` (a ledger block hash) with pending
+    /// transactions, at `timestamp_ms` (raised to the parent's if earlier).
+    pub fn propose(&mut self, parent: Hash, timestamp_ms: u64) -> Result<Block, NodeError> {
+        self.rewind_head_to(parent)?;
+        let txs = self.mempool.select(&self.head, PROPOSAL_TXS_MAX);
+        let (block, _) = self.head.propose(timestamp_ms, txs)?;
+        self.pending.push_back(block.clone());
+        Ok(block)
+    }
+
+    /// Whether `block` is a valid child of the chain it names as parent.
+    pub fn verify(&mut self, block: &Block) -> bool {
+        if self.rewind_head_to(block.header.parent).is_err() {
+            return false;
+        }
+        let mut trial = self.head.clone();
+        match trial.apply_block(block) {
+            Ok(_) => {
+                self.head = trial;
+                self.pending.push_back(block.clone());
+                true
+            }
+            Err(error) => {
+                tracing::warn!(height = block.header.height, %error, "refused a proposal");
+                false
+            }
+        }
+    }
+
+    /// Applies and stores a finalized block. Blocks at or below the stored
+    /// height are skipped (consensus may deliver them again after a
+    /// restart). Returns the height now finalized.
+    pub fn finalize(&mut self, block: &Block) -> Result<u64, NodeError> {
+        if block.header.height <= self.finalized.height {
+            return Ok(self.finalized.height);
+        }
+        let applied: Applied = self.finalized.apply_block(block)?;
+        self.store
+            .commit_block(block, &applied.outcomes, &applied.changed_leaves)?;
+        match self.pending.front() {
+            Some(front) if front.hash() == block.hash() => {
+                self.pending.pop_front();
+            }
+            _ => {
+                // Another block won: what was speculated on is void.
+                self.pending.clear();
+                self.head = self.finalized.clone();
+            }
+        }
+        self.mempool.prune(&self.finalized);
+        let height = self.finalized.height;
+        self.height_sender.send_replace(height);
+        tracing::info!(height, n_txs = block.txs.len(), "block finalized");
+        Ok(height)
+    }
+
+    /// Makes `head` end at `parent`, dropping speculative blocks after it.
+    fn rewind_head_to(&mut self, parent: Hash) -> Result<(), NodeError> {
+        if self.head.tip == parent {
+            return Ok(());
+        }
+        if self.finalized.tip == parent {
+            self.pending.clear();
+            self.head = self.finalized.clone();
+            return Ok(());
+        }
+        let Some(position) = self.pending.iter().position(|b| b.hash() == parent) else {
+            return Err(NodeError::UnknownParent(parent));
+        };
+        let keep: Vec<Block> = self.pending.drain(..=position).collect();
+        self.pending.clear();
+        let mut head = self.finalized.clone();
+        for block in &keep {
+            head.apply_block(block)?;
+        }
+        self.head = head;
+        self.pending.extend(keep);
+        Ok(())
+    }
+}
