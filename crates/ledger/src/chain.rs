@@ -43,8 +43,18 @@ pub struct Chain {
     pub height: u64,
     pub tip: Hash,
     pub tip_timestamp_ms: u64,
+    /// Where each successful protocol operation came from, by its sequence
+    /// number: so that a log entry can name its transaction.
+    origins: Vec<Origin>,
     log_hashes: LogHashes,
     tree: StateTree,
+}
+
+/// The transaction behind a protocol operation; height 0 is the genesis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub height: u64,
+    pub index: u32,
 }
 
 impl Chain {
@@ -57,6 +67,7 @@ impl Chain {
             height: 0,
             tip: Hash::ZERO,
             tip_timestamp_ms: 0,
+            origins: Vec::new(),
             log_hashes: LogHashes::default(),
             tree: StateTree::new(),
         }
@@ -73,8 +84,9 @@ impl Chain {
     ) -> Result<Chain, LedgerError> {
         let mut chain = Chain::new(chain_id);
         let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        for (agent, operation) in operations {
+        for (index, (agent, operation)) in (0u32..).zip(operations) {
             let receipt = chain.state.apply(agent, operation)?;
+            chain.origins.push(Origin { height: 0, index });
             for (key, value) in leaves::changed_leaves(&chain.state, &receipt, &mut chain.log_hashes) {
                 changes.insert(key, value);
             }
@@ -118,6 +130,11 @@ impl Chain {
 
     pub fn state_root(&self) -> Hash {
         self.tree.root()
+    }
+
+    /// The transaction behind protocol operation `op`.
+    pub fn origin(&self, op: u64) -> Option<Origin> {
+        self.origins.get(usize::try_from(op).ok()?).copied()
     }
 
     pub fn tree(&self) -> &StateTree {
@@ -246,9 +263,15 @@ impl Chain {
     fn execute(&mut self, block: &Block) -> Applied {
         let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut outcomes = Vec::with_capacity(block.txs.len());
-        for tx in &block.txs {
+        for (index, tx) in (0u32..).zip(&block.txs) {
             let signer = tx.signer();
             let result = self.state.apply(&signer, &tx.transaction.operation);
+            if result.is_ok() {
+                self.origins.push(Origin {
+                    height: block.header.height,
+                    index,
+                });
+            }
             let nonce = tx.transaction.nonce + 1;
             self.nonces.insert(signer.clone(), nonce);
             changes.insert(leaves::nonce_key(&signer), leaves::nonce_value(nonce));

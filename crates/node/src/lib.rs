@@ -7,6 +7,8 @@
 //! - [`json`]: the JSON forms of the API. The only crate that speaks JSON.
 //! - [`genesis::Genesis`]: what every member of a chain agrees on first.
 
+pub mod api;
+mod explain;
 pub mod genesis;
 pub mod json;
 pub mod ledger;
