@@ -44,6 +44,7 @@ pub fn router(ledger: Shared) -> Router {
         .route("/api/v1/dcs/{dc}", get(dc))
         .route("/api/v1/dcs/{dc}/contributions/{id}", get(contribution))
         .route("/api/v1/agents/{agent}", get(agent))
+        .route("/api/v1/agents/{agent}/nonce", get(nonce))
         .fallback(not_found)
         .with_state(ledger)
 }
@@ -83,7 +84,7 @@ async fn not_found() -> ApiError {
     not_found_error("no such endpoint; see /api/v1/status")
 }
 
-fn lock(ledger: &Shared) -> MutexGuard<'_, NodeLedger> {
+pub fn lock(ledger: &Shared) -> MutexGuard<'_, NodeLedger> {
     // A panic while holding the lock would be a bug in the node; the data
     // is still consistent (writes happen in redb transactions), so go on.
     ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -482,6 +483,16 @@ async fn agent(State(ledger): State<Shared>, Path(agent): Path<String>) -> ApiRe
         "next_nonce": ledger.chain().next_nonce(&agent),
         "memberships": memberships,
         "log": serde_json::to_value(log).unwrap_or_default(),
+    })))
+}
+
+async fn nonce(State(ledger): State<Shared>, Path(agent): Path<String>) -> ApiResult {
+    let ledger = lock(&ledger);
+    let agent = AgentId::new(&agent).map_err(|e| bad_request(e.to_string()))?;
+    Ok(Json(json!({
+        "agent": agent.to_string(),
+        "next_nonce": ledger.next_nonce(&agent),
+        "finalized_nonce": ledger.chain().next_nonce(&agent),
     })))
 }
 

@@ -78,6 +78,12 @@ impl NodeLedger {
         &self.mempool
     }
 
+    /// The nonce a new transaction of `agent` should carry: after its
+    /// finalized, speculative and pending ones.
+    pub fn next_nonce(&self, agent: &stigmer_protocol::AgentId) -> u64 {
+        self.mempool.next_nonce(agent, self.head.next_nonce(agent))
+    }
+
     /// Learn when the finalized height changes.
     pub fn watch_height(&self) -> watch::Receiver<u64> {
         self.height_sender.subscribe()

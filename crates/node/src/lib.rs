@@ -8,11 +8,14 @@
 //! - [`genesis::Genesis`]: what every member of a chain agrees on first.
 
 pub mod api;
+pub mod consensus;
+pub mod demo;
 mod explain;
 pub mod genesis;
 pub mod json;
 pub mod ledger;
 pub mod mempool;
+pub mod run;
 
 use stigmer_ledger::{Hash, LedgerError};
 
@@ -27,4 +30,6 @@ pub enum NodeError {
     Genesis(String),
     #[error("no block {0} to build on")]
     UnknownParent(Hash),
+    #[error("{0}")]
+    Io(String),
 }

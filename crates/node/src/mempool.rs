@@ -41,6 +41,17 @@ impl Mempool {
         self.hashes.contains_key(hash)
     }
 
+    /// The next nonce of `signer` counting its pending transactions that
+    /// follow `next_nonce` without a gap.
+    pub fn next_nonce(&self, signer: &AgentId, mut next_nonce: u64) -> u64 {
+        if let Some(queue) = self.by_signer.get(signer) {
+            while queue.contains_key(&next_nonce) {
+                next_nonce += 1;
+            }
+        }
+        next_nonce
+    }
+
     /// Adds a transaction already checked against the chain.
     pub fn insert(&mut self, tx: SignedTransaction, next_nonce: u64) -> Result<Hash, MempoolError> {
         let hash = tx.hash();
@@ -78,7 +89,7 @@ impl Mempool {
                 let mut next = chain.next_nonce(signer);
                 queue
                     .range(next..)
-                    .take_while(|(&nonce, _)| {
+                    .take_while(|&(&nonce, _)| {
                         let follows = nonce == next;
                         next += 1;
                         follows

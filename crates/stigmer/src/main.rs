@@ -12,6 +12,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod client;
+mod commands;
+mod keys;
 mod scenario_json;
 
 #[derive(Parser)]
@@ -27,6 +30,42 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a demo node with a living community (a festival cooperative).
+    Demo(commands::DemoArgs),
+    /// Make a data directory with a genesis: a new chain, with this machine as its validator.
+    Init(commands::InitArgs),
+    /// Run a node: consensus, the ledger and the HTTP API.
+    Node(commands::NodeArgs),
+    /// Re-check a data directory from genesis: every hash, signature and state root.
+    Verify(commands::VerifyArgs),
+    /// Manage your keys (your identity as an agent).
+    #[command(subcommand)]
+    Key(commands::KeyCommand),
+    /// Found a decentralized cooperative, or look at one.
+    #[command(subcommand)]
+    Dc(commands::DcCommand),
+    /// Join a DC.
+    Join(commands::JoinArgs),
+    /// Leave a DC (your reputation stays on record but counts no more).
+    Leave(commands::LeaveArgs),
+    /// Record a contribution.
+    Contribute(commands::ContributeArgs),
+    /// Evaluate a contribution, staking some of your reputation.
+    Evaluate(commands::EvaluateArgs),
+    /// Thank a contributor (recorded, never scored).
+    Thank(commands::ThankArgs),
+    /// Send tokens of a DC to another agent.
+    Transfer(commands::TransferArgs),
+    /// The node's status: height, state root, validators.
+    Status(commands::QueryArgs),
+    /// An agent's memberships, balances and action log.
+    Agent(commands::AgentArgs),
+    /// A contribution and its evaluations.
+    Contribution(commands::ContributionArgs),
+    /// A block and its transactions.
+    Block(commands::BlockArgs),
+    /// A transaction and its outcome.
+    Tx(commands::TxArgs),
     /// Run Proof-of-Value scenarios offline (see SCENARIOS.md).
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -57,7 +96,7 @@ enum BenchCommand {
     Protocol(bench::ProtocolArgs),
 }
 
-enum Outcome {
+pub enum Outcome {
     Success,
     No,
 }
@@ -130,6 +169,23 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             bench::protocol(&args)?;
             Ok(Outcome::Success)
         }
+        Command::Demo(args) => commands::demo(args),
+        Command::Init(args) => commands::init(args),
+        Command::Node(args) => commands::node(args),
+        Command::Verify(args) => commands::verify(args),
+        Command::Key(command) => commands::key(command),
+        Command::Dc(command) => commands::dc(command),
+        Command::Join(args) => commands::join(args),
+        Command::Leave(args) => commands::leave(args),
+        Command::Contribute(args) => commands::contribute(args),
+        Command::Evaluate(args) => commands::evaluate(args),
+        Command::Thank(args) => commands::thank(args),
+        Command::Transfer(args) => commands::transfer(args),
+        Command::Status(args) => commands::status(args),
+        Command::Agent(args) => commands::agent(args),
+        Command::Contribution(args) => commands::contribution(args),
+        Command::Block(args) => commands::block(args),
+        Command::Tx(args) => commands::tx(args),
     }
 }
 

@@ -1,8 +1,10 @@
 //! End-to-end tests of the `stigmer` binary.
 //!
+//! - `node`: a real node process through the CLI and the API; SIGKILL crash test.
 //! - `scenario`: `stigmer scenario run/check` on the conformance vectors and
 //!   on malformed input.
 
 #![allow(clippy::unwrap_used)]
 
+mod node;
 mod scenario;

@@ -1,0 +1,739 @@
+//! The commands that run or talk to a node. Results go to stdout (human
+//! text, or JSON Lines `{"type": ..., "data": ...}` with `--json`),
+//! diagnostics to stderr.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use stigmer_ledger::chain::Chain;
+use stigmer_ledger::store::Store;
+use stigmer_ledger::tx::Keypair;
+use stigmer_node::genesis::{Genesis, GenesisDc};
+use stigmer_node::json::OperationJson;
+use stigmer_node::run::{NodeConfig, ensure_validator_key, genesis_path};
+use stigmer_protocol::{Asset, ContributionType, CreateDc, DcParams, Fixed, Operation, RuleSet};
+
+use crate::Outcome;
+use crate::client::{Answer, Client};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:7650";
+const DEFAULT_NODE: &str = "http://127.0.0.1:7650";
+
+fn default_dir(name: &str) -> anyhow::Result<PathBuf> {
+    Ok(crate::keys::home()?.join(name))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STIGMER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,stigmer_node=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+#[derive(Args)]
+pub struct NodeArgs {
+    /// Where the node keeps its ledger [default: ~/.local/share/stigmer/node].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Where the HTTP API listens.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// The peer-to-peer port (127.0.0.1).
+    #[arg(long, default_value_t = 7651)]
+    p2p_port: u16,
+    /// Minimum milliseconds between blocks.
+    #[arg(long, default_value_t = 200)]
+    block_interval_ms: u64,
+}
+
+pub fn node(args: NodeArgs) -> anyhow::Result<Outcome> {
+    init_logging();
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => default_dir("node")?,
+    };
+    let listen = args.listen;
+    eprintln!("stigmer node: data in {}, API on http://{listen}", data_dir.display());
+    stigmer_node::run::run(NodeConfig {
+        data_dir,
+        listen,
+        p2p_port: args.p2p_port,
+        block_interval: Duration::from_millis(args.block_interval_ms),
+        on_ready: Some(Box::new(move |_, address| {
+            println!("api http://{address}");
+        })),
+    })?;
+    Ok(Outcome::Success)
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps its ledger [default: ~/.local/share/stigmer/demo].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Where the HTTP API listens.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// The peer-to-peer port (127.0.0.1).
+    #[arg(long, default_value_t = 7652)]
+    p2p_port: u16,
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
+    init_logging();
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => default_dir("demo")?,
+    };
+    if !genesis_path(&data_dir).exists() {
+        std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+        let validator = ensure_validator_key(&data_dir)?;
+        let genesis = stigmer_node::demo::genesis("stigmer-demo", validator, now_ms());
+        std::fs::write(genesis_path(&data_dir), genesis.to_json())?;
+        eprintln!("stigmer demo: a new festival cooperative in {}", data_dir.display());
+    } else {
+        eprintln!("stigmer demo: continuing the festival in {}", data_dir.display());
+    }
+    stigmer_node::run::run(NodeConfig {
+        data_dir,
+        listen: args.listen,
+        p2p_port: args.p2p_port,
+        block_interval: Duration::from_millis(200),
+        on_ready: Some(Box::new(|ledger, address| {
+            println!("api http://{address}");
+            eprintln!(
+                "stigmer demo: 30 members are organizing a festival; try\n  \
+                 curl http://{address}/api/v1/dcs/festival\n  \
+                 stigmer status --node http://{address}"
+            );
+            stigmer_node::demo::spawn_activity(ledger);
+        })),
+    })?;
+    Ok(Outcome::Success)
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// The data directory to create.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The chain's name; every member of the chain uses the same.
+    #[arg(long, default_value = "stigmer")]
+    chain_id: String,
+    /// Also found a DC at genesis with this id...
+    #[arg(long, requires = "founders")]
+    dc: Option<String>,
+    /// ...this name...
+    #[arg(long, default_value = "Our cooperative")]
+    dc_name: String,
+    /// ...this token symbol...
+    #[arg(long, default_value = "COOP")]
+    token: String,
+    /// ...and these founders (names of your keys, or agent ids), each
+    /// starting with 10 reputation and 100 tokens. The first is the steward.
+    #[arg(long = "founder", num_args = 1..)]
+    founders: Vec<String>,
+}
+
+/// An agent id from a key name or an id.
+fn agent_of(name_or_id: &str) -> anyhow::Result<String> {
+    match crate::keys::load(name_or_id) {
+        Ok(key) => Ok(key.agent().to_string()),
+        Err(_) if name_or_id.len() == 64 => Ok(name_or_id.to_string()),
+        Err(error) => Err(error),
+    }
+}
+
+pub fn init(args: InitArgs) -> anyhow::Result<Outcome> {
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => default_dir("node")?,
+    };
+    if genesis_path(&data_dir).exists() {
+        bail!("{} already has a genesis", data_dir.display());
+    }
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let validator = ensure_validator_key(&data_dir)?;
+    let mut genesis = Genesis {
+        chain_id: args.chain_id,
+        timestamp_ms: now_ms(),
+        validators: vec![validator.clone()],
+        dcs: Vec::new(),
+    };
+    if let Some(dc) = args.dc {
+        let founders: Vec<String> = args.founders.iter().map(|f| agent_of(f)).collect::<anyhow::Result<_>>()?;
+        let operation = Operation::CreateDc(CreateDc {
+            id: dc.parse()?,
+            name: args.dc_name,
+            token_symbol: args.token,
+            params: DcParams::default(),
+            types: [("work".parse()?, ContributionType::default())].into(),
+            founders: founders
+                .iter()
+                .map(|agent| {
+                    Ok(stigmer_protocol::Founder {
+                        agent: agent.parse()?,
+                        reputation: Fixed::from_int(10),
+                        tokens: Fixed::from_int(100),
+                        referrer: None,
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
+        });
+        genesis.dcs.push(GenesisDc {
+            steward: founders[0].clone(),
+            dc: OperationJson::from_operation(&operation),
+        });
+    }
+    // Check it before writing it.
+    genesis.chain()?;
+    std::fs::write(genesis_path(&data_dir), genesis.to_json())?;
+    println!("genesis {} in {}", genesis.hash(), data_dir.display());
+    println!("validator {validator}");
+    Ok(Outcome::Success)
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => default_dir("node")?,
+    };
+    let genesis = Genesis::parse(
+        &std::fs::read_to_string(genesis_path(&data_dir))
+            .with_context(|| format!("no genesis in {}", data_dir.display()))?,
+    )?;
+    let (store, chain_id) = Store::open_existing(&data_dir.join("ledger"))
+        .context("cannot open the ledger (is a node running on it? stop it first)")?;
+    if chain_id != genesis.chain_id {
+        bail!("the ledger holds chain {chain_id:?}, the genesis says {:?}", genesis.chain_id);
+    }
+    let height = store.applied_height()?;
+    let mut chain: Chain = genesis.chain()?;
+    let bar = indicatif::ProgressBar::new(height);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} blocks ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut n_txs: u64 = 0;
+    for h in 1..=height {
+        let Some(block) = store.block(h)? else {
+            bar.abandon();
+            println!("FAIL  block {h} is missing (applied height {height})");
+            return Ok(Outcome::No);
+        };
+        if let Err(error) = chain.apply_block(&block) {
+            bar.abandon();
+            println!("FAIL  {error}");
+            return Ok(Outcome::No);
+        }
+        n_txs += block.txs.len() as u64;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    // The incrementally maintained commitment must equal one built from scratch.
+    let rebuilt = chain.recompute_root();
+    if rebuilt != chain.state_root() {
+        println!("FAIL  the state rebuilt from scratch has root {rebuilt}, the chain {}", chain.state_root());
+        return Ok(Outcome::No);
+    }
+    println!(
+        "ok    {height} blocks, {n_txs} transactions: every hash, signature and state root checks out; state root {}",
+        chain.state_root()
+    );
+    Ok(Outcome::Success)
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Make a new key.
+    New { name: String },
+    /// List your keys.
+    List,
+    /// Show a key's agent id (its public key).
+    Show { name: String },
+}
+
+pub fn key(command: KeyCommand) -> anyhow::Result<Outcome> {
+    match command {
+        KeyCommand::New { name } => {
+            let key = crate::keys::create(&name)?;
+            println!("{name} {}", key.agent());
+        }
+        KeyCommand::List => {
+            for name in crate::keys::list()? {
+                let key = crate::keys::load(&name)?;
+                println!("{name} {}", key.agent());
+            }
+        }
+        KeyCommand::Show { name } => println!("{}", crate::keys::load(&name)?.agent()),
+    }
+    Ok(Outcome::Success)
+}
+
+/// Options of every command that talks to a node.
+#[derive(Args, Clone)]
+pub struct QueryArgs {
+    /// The node's API.
+    #[arg(long, default_value = DEFAULT_NODE, global = true)]
+    node: String,
+    /// Print JSON Lines instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// Options of every command that signs a transaction.
+#[derive(Args, Clone)]
+pub struct SignArgs {
+    /// The key that signs (see `stigmer key list`).
+    #[arg(long)]
+    key: String,
+    /// Act for this DC, of which you are the steward, with its own account.
+    #[arg(long)]
+    as_dc: Option<String>,
+    #[command(flatten)]
+    query: QueryArgs,
+}
+
+fn print(query: &QueryArgs, kind: &str, data: &Value, text: impl FnOnce(&Value) -> String) {
+    if query.json {
+        println!("{}", json!({ "type": kind, "data": data }));
+    } else {
+        println!("{}", text(data));
+    }
+}
+
+fn fetch(query: &QueryArgs, path: &str, kind: &str, text: impl FnOnce(&Value) -> String) -> anyhow::Result<Outcome> {
+    match Client::new(&query.node).get(path)? {
+        Answer::Ok(data) => {
+            print(query, kind, &data, text);
+            Ok(Outcome::Success)
+        }
+        Answer::Refused(message) => {
+            print(query, "error", &json!({ "error": message }), |_| format!("no: {message}"));
+            Ok(Outcome::No)
+        }
+    }
+}
+
+fn send(args: &SignArgs, operation: Operation) -> anyhow::Result<Outcome> {
+    let key: Keypair = crate::keys::load(&args.key)?;
+    let operation = match &args.as_dc {
+        Some(dc) => Operation::AsDc {
+            dc: dc.parse()?,
+            operation: Box::new(operation),
+        },
+        None => operation,
+    };
+    match Client::new(&args.query.node).submit(&key, operation)? {
+        Answer::Ok(data) => {
+            let refused = data["ok"] == false;
+            print(&args.query, "transaction", &data, |d| match d["status"].as_str() {
+                Some("finalized") if d["ok"] == true => {
+                    format!("done: finalized in block {} (transaction {})", d["height"], d["hash"].as_str().unwrap_or(""))
+                }
+                Some("finalized") => format!(
+                    "refused: {} (finalized in block {}, nothing changed)",
+                    d["error"].as_str().unwrap_or(""),
+                    d["height"]
+                ),
+                _ => format!("submitted, not finalized yet: transaction {}", d["hash"].as_str().unwrap_or("")),
+            });
+            Ok(if refused { Outcome::No } else { Outcome::Success })
+        }
+        Answer::Refused(message) => {
+            print(&args.query, "error", &json!({ "error": message }), |_| format!("refused: {message}"));
+            Ok(Outcome::No)
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum DcCommand {
+    /// Found a DC; you become its steward and first member.
+    Create(DcCreateArgs),
+    /// List the DCs on the ledger.
+    List(QueryArgs),
+    /// A DC's members, contributions and parameters.
+    Show {
+        dc: String,
+        #[command(flatten)]
+        query: QueryArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct DcCreateArgs {
+    /// The DC's id (lower case, digits, '-', '_').
+    id: String,
+    #[arg(long)]
+    name: String,
+    /// The DC's token symbol.
+    #[arg(long)]
+    token: String,
+    /// `backfeed` (median issuance on any scale) or `backfeed-classic`.
+    #[arg(long, default_value = "backfeed")]
+    rules: String,
+    /// Contribution types, each `name` or `name:thanks-only`.
+    #[arg(long = "type", default_values_t = ["work".to_string()])]
+    types: Vec<String>,
+    /// The top of the evaluation scale (0 to this).
+    #[arg(long, default_value_t = 5)]
+    scale: u64,
+    /// Your starting reputation as founder.
+    #[arg(long, default_value = "10")]
+    reputation: String,
+    /// Your starting tokens as founder.
+    #[arg(long, default_value = "100")]
+    tokens: String,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
+pub fn dc(command: DcCommand) -> anyhow::Result<Outcome> {
+    match command {
+        DcCommand::Create(args) => {
+            let key = crate::keys::load(&args.sign.key)?;
+            let rules: RuleSet = args.rules.parse()?;
+            if args.scale == 0 || args.scale > 10 {
+                bail!("--scale must be between 1 and 10");
+            }
+            let mut types = std::collections::BTreeMap::new();
+            for entry in &args.types {
+                let (name, kind) = match entry.split_once(':') {
+                    Some((name, "thanks-only")) => (name, ContributionType::thanks_only()),
+                    Some((_, other)) => bail!("unknown type option {other:?}; use name:thanks-only"),
+                    None => (
+                        entry.as_str(),
+                        ContributionType {
+                            evaluation_set: (0..=args.scale).map(Fixed::from_int).collect(),
+                            ..ContributionType::default()
+                        },
+                    ),
+                };
+                types.insert(name.parse()?, kind);
+            }
+            let operation = Operation::CreateDc(CreateDc {
+                id: args.id.parse()?,
+                name: args.name,
+                token_symbol: args.token,
+                params: DcParams {
+                    rules,
+                    ..DcParams::default()
+                },
+                types,
+                founders: vec![stigmer_protocol::Founder {
+                    agent: key.agent(),
+                    reputation: args.reputation.parse()?,
+                    tokens: args.tokens.parse()?,
+                    referrer: None,
+                }],
+            });
+            send(&args.sign, operation)
+        }
+        DcCommand::List(query) => fetch(&query, "/api/v1/dcs", "dcs", |d| {
+            let mut lines = Vec::new();
+            for dc in d["dcs"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "{:<16} {:<32} {:>4} members {:>5} contributions  token {}",
+                    dc["id"].as_str().unwrap_or(""),
+                    dc["name"].as_str().unwrap_or(""),
+                    dc["n_members"],
+                    dc["n_contributions"],
+                    dc["token_symbol"].as_str().unwrap_or("")
+                ));
+            }
+            if lines.is_empty() { "no DC yet".to_string() } else { lines.join("\n") }
+        }),
+        DcCommand::Show { dc, query } => fetch(&query, &format!("/api/v1/dcs/{dc}"), "dc", |d| {
+            let mut lines = vec![format!(
+                "{} ({}), {} rules, token {}: total reputation {}, {} tokens in existence, treasury {}",
+                d["name"].as_str().unwrap_or(""),
+                d["id"].as_str().unwrap_or(""),
+                d["rules"].as_str().unwrap_or(""),
+                d["token_symbol"].as_str().unwrap_or(""),
+                d["total_reputation"].as_str().unwrap_or(""),
+                d["token_supply"].as_str().unwrap_or(""),
+                d["treasury"].as_str().unwrap_or(""),
+            )];
+            lines.push("members:".to_string());
+            for m in d["members"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "  {}  {:<12} reputation {:<24} tokens {}",
+                    m["agent"].as_str().unwrap_or(""),
+                    m["status"].as_str().unwrap_or(""),
+                    m["reputation"].as_str().unwrap_or(""),
+                    m["tokens"].as_str().unwrap_or("")
+                ));
+            }
+            lines.push("contributions:".to_string());
+            for c in d["contributions"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "  {:<16} {:<40} {} evaluations, issued {} tokens",
+                    c["id"].as_str().unwrap_or(""),
+                    c["title"].as_str().unwrap_or(""),
+                    c["n_evaluations"],
+                    c["tokens_issued"].as_str().unwrap_or("")
+                ));
+            }
+            lines.join("\n")
+        }),
+    }
+}
+
+#[derive(Args)]
+pub struct JoinArgs {
+    dc: String,
+    /// The member who brought you in.
+    #[arg(long)]
+    referrer: Option<String>,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
+pub fn join(args: JoinArgs) -> anyhow::Result<Outcome> {
+    let referrer = args.referrer.as_deref().map(agent_of).transpose()?;
+    send(
+        &args.sign,
+        Operation::Join {
+            dc: args.dc.parse()?,
+            referrer: referrer.map(|r| r.parse()).transpose()?,
+        },
+    )
+}
+
+#[derive(Args)]
+pub struct LeaveArgs {
+    dc: String,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
+pub fn leave(args: LeaveArgs) -> anyhow::Result<Outcome> {
+    send(&args.sign, Operation::Leave { dc: args.dc.parse()? })
+}
+
+#[derive(Args)]
+pub struct ContributeArgs {
+    dc: String,
+    /// A short id for the contribution, unique in the DC.
+    id: String,
+    #[arg(long = "type")]
+    kind: String,
+    #[arg(long, default_value = "")]
+    title: String,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
+pub fn contribute(args: ContributeArgs) -> anyhow::Result<Outcome> {
+    send(
+        &args.sign,
+        Operation::Contribute {
+            dc: args.dc.parse()?,
+            id: args.id.parse()?,
+            kind: args.kind.parse()?,
+            title: args.title,
+        },
+    )
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    dc: String,
+    contribution: String,
+    /// A value of the contribution type's scale.
+    value: String,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
+pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<Outcome> {
+    send(
+        &args.sign,
+        Operation::Evaluate {
+            dc: args.dc.parse()?,
+            contribution: args.contribution.parse()?,
+            value: args.value.parse()?,
+        },
+    )
+}
+
+#[derive(Args)]
+pub struct ThankArgs {
+    dc: String,
+    contribution: String,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
+pub fn thank(args: ThankArgs) -> anyhow::Result<Outcome> {
+    send(
+        &args.sign,
+        Operation::Thank {
+            dc: args.dc.parse()?,
+            contribution: args.contribution.parse()?,
+        },
+    )
+}
+
+#[derive(Args)]
+pub struct TransferArgs {
+    dc: String,
+    /// The receiver: a key name of yours or an agent id.
+    to: String,
+    amount: String,
+    /// Reputation cannot be transferred; asking is refused by the ledger.
+    #[arg(long)]
+    reputation: bool,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
+pub fn transfer(args: TransferArgs) -> anyhow::Result<Outcome> {
+    send(
+        &args.sign,
+        Operation::Transfer {
+            dc: args.dc.parse()?,
+            to: agent_of(&args.to)?.parse()?,
+            amount: args.amount.parse()?,
+            asset: if args.reputation { Asset::Reputation } else { Asset::Tokens },
+        },
+    )
+}
+
+pub fn status(query: QueryArgs) -> anyhow::Result<Outcome> {
+    fetch(&query, "/api/v1/status", "status", |d| {
+        format!(
+            "chain {}: height {}, state root {}, {} DCs, {} pending transactions, validators {}",
+            d["chain_id"].as_str().unwrap_or(""),
+            d["height"],
+            d["state_root"].as_str().unwrap_or(""),
+            d["dcs"],
+            d["pending_transactions"],
+            d["validators"]
+        )
+    })
+}
+
+#[derive(Args)]
+pub struct AgentArgs {
+    /// A key name of yours or an agent id.
+    agent: String,
+    #[command(flatten)]
+    query: QueryArgs,
+}
+
+pub fn agent(args: AgentArgs) -> anyhow::Result<Outcome> {
+    let agent = agent_of(&args.agent).unwrap_or(args.agent.clone());
+    fetch(&args.query, &format!("/api/v1/agents/{agent}"), "agent", |d| {
+        let mut lines = vec![format!("agent {}", d["agent"].as_str().unwrap_or(""))];
+        for m in d["memberships"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "  {} ({}): reputation {}, {} {}",
+                m["dc"].as_str().unwrap_or(""),
+                m["status"].as_str().unwrap_or(""),
+                m["reputation"].as_str().unwrap_or(""),
+                m["tokens"].as_str().unwrap_or(""),
+                m["token_symbol"].as_str().unwrap_or("")
+            ));
+        }
+        lines.push("log:".to_string());
+        for entry in d["log"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "  [{}] {}: {}",
+                entry["dc"].as_str().unwrap_or(""),
+                entry["kind"].as_str().unwrap_or(""),
+                entry["explanation"].as_str().unwrap_or("")
+            ));
+        }
+        lines.join("\n")
+    })
+}
+
+#[derive(Args)]
+pub struct ContributionArgs {
+    dc: String,
+    id: String,
+    #[command(flatten)]
+    query: QueryArgs,
+}
+
+pub fn contribution(args: ContributionArgs) -> anyhow::Result<Outcome> {
+    fetch(&args.query, &format!("/api/v1/dcs/{}/contributions/{}", args.dc, args.id), "contribution", |d| {
+        let mut lines = vec![format!(
+            "{} \"{}\" by {}: best score {}, issued {} tokens and {} reputation, {} thanks",
+            d["id"].as_str().unwrap_or(""),
+            d["title"].as_str().unwrap_or(""),
+            d["contributor"].as_str().unwrap_or(""),
+            d["score_max"].as_str().unwrap_or(""),
+            d["tokens_issued"].as_str().unwrap_or(""),
+            d["reputation_issued"].as_str().unwrap_or(""),
+            d["n_thanks"],
+        )];
+        for e in d["evaluations"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "  {} rated {}{}",
+                e["evaluator"].as_str().unwrap_or(""),
+                e["value"].as_str().unwrap_or(""),
+                if e["superseded"] == true { " (superseded)" } else { "" }
+            ));
+        }
+        lines.join("\n")
+    })
+}
+
+#[derive(Args)]
+pub struct BlockArgs {
+    height: u64,
+    #[command(flatten)]
+    query: QueryArgs,
+}
+
+pub fn block(args: BlockArgs) -> anyhow::Result<Outcome> {
+    fetch(&args.query, &format!("/api/v1/blocks/{}", args.height), "block", |d| {
+        format!(
+            "block {} {}: {} transactions, state root {}",
+            d["height"],
+            d["hash"].as_str().unwrap_or(""),
+            d["n_transactions"],
+            d["state_root"].as_str().unwrap_or("")
+        )
+    })
+}
+
+#[derive(Args)]
+pub struct TxArgs {
+    hash: String,
+    #[command(flatten)]
+    query: QueryArgs,
+}
+
+pub fn tx(args: TxArgs) -> anyhow::Result<Outcome> {
+    fetch(&args.query, &format!("/api/v1/transactions/{}", args.hash), "transaction", |d| {
+        format!(
+            "transaction {}: {}{}",
+            d["hash"].as_str().unwrap_or(""),
+            d["status"].as_str().unwrap_or(""),
+            match d["error"].as_str() {
+                Some(error) => format!(", refused: {error}"),
+                None => String::new(),
+            }
+        )
+    })
+}
