@@ -87,7 +87,9 @@ impl Chain {
         for (index, (agent, operation)) in (0u32..).zip(operations) {
             let receipt = chain.state.apply(agent, operation)?;
             chain.origins.push(Origin { height: 0, index });
-            for (key, value) in leaves::changed_leaves(&chain.state, &receipt, &mut chain.log_hashes) {
+            for (key, value) in
+                leaves::changed_leaves(&chain.state, &receipt, &mut chain.log_hashes)
+            {
                 changes.insert(key, value);
             }
         }

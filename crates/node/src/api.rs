@@ -14,17 +14,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
+use stigmer_ledger::Hash;
 use stigmer_ledger::block::Block;
 use stigmer_ledger::store::TxLocation;
-use stigmer_ledger::tx::{hex, SignedTransaction};
-use stigmer_ledger::Hash;
+use stigmer_ledger::tx::{SignedTransaction, hex};
 use stigmer_protocol::state::{Contribution, Dc, Event, Member, MemberStatus};
 use stigmer_protocol::{AgentId, ContributionId, DcId, Fixed};
 
+use crate::NodeError;
 use crate::json::{ParamsJson, TransactionJson, TypeJson};
 use crate::ledger::NodeLedger;
-use crate::NodeError;
 
 pub type Shared = Arc<Mutex<NodeLedger>>;
 
@@ -62,7 +62,9 @@ impl From<NodeError> for ApiError {
     fn from(error: NodeError) -> ApiError {
         use stigmer_ledger::LedgerError as L;
         let status = match &error {
-            NodeError::Ledger(L::NonceReused { .. }) | NodeError::Mempool(_) => StatusCode::CONFLICT,
+            NodeError::Ledger(L::NonceReused { .. }) | NodeError::Mempool(_) => {
+                StatusCode::CONFLICT
+            }
             NodeError::Ledger(L::Storage(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -87,7 +89,9 @@ async fn not_found() -> ApiError {
 pub fn lock(ledger: &Shared) -> MutexGuard<'_, NodeLedger> {
     // A panic while holding the lock would be a bug in the node; the data
     // is still consistent (writes happen in redb transactions), so go on.
-    ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    ledger
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn storage_error(error: impl std::fmt::Display) -> ApiError {
@@ -133,7 +137,8 @@ async fn submit(
     let tx = match submission {
         Submission::Json(tx) => tx.to_signed().map_err(|e| bad_request(e.to_string()))?,
         Submission::Encoded { encoded } => {
-            let bytes = unhex_bytes(&encoded).ok_or_else(|| bad_request("encoded: expected hex"))?;
+            let bytes =
+                unhex_bytes(&encoded).ok_or_else(|| bad_request("encoded: expected hex"))?;
             SignedTransaction::decode(&bytes).map_err(|e| bad_request(e.to_string()))?
         }
     };
@@ -145,7 +150,12 @@ async fn submit(
     if query.wait {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(WAIT_FINALIZED_MS_MAX);
         loop {
-            if lock(&ledger).store().tx_location(&hash).map_err(storage_error)?.is_some() {
+            if lock(&ledger)
+                .store()
+                .tx_location(&hash)
+                .map_err(storage_error)?
+                .is_some()
+            {
                 break;
             }
             match tokio::time::timeout_at(deadline, heights.changed()).await {
@@ -202,7 +212,8 @@ fn transaction_view(ledger: &NodeLedger, hash: &Hash) -> Result<Value, ApiError>
 }
 
 async fn transaction(State(ledger): State<Shared>, Path(hash): Path<String>) -> ApiResult {
-    let hash = Hash::parse(&hash).ok_or_else(|| bad_request("a transaction hash is 64 hex digits"))?;
+    let hash =
+        Hash::parse(&hash).ok_or_else(|| bad_request("a transaction hash is 64 hex digits"))?;
     let answer = transaction_view(&lock(&ledger), &hash)?;
     if answer["status"] == "unknown" {
         return Err(not_found_error(format!("no transaction {hash}")));
@@ -256,7 +267,11 @@ async fn block(State(ledger): State<Shared>, Path(height): Path<u64>) -> ApiResu
     let txs: Vec<Value> = (0u32..)
         .zip(&block.txs)
         .map(|(index, tx)| {
-            let outcome = ledger.store().outcome(TxLocation { height, index }).ok().flatten();
+            let outcome = ledger
+                .store()
+                .outcome(TxLocation { height, index })
+                .ok()
+                .flatten();
             json!({
                 "hash": tx.hash().to_string(),
                 "ok": matches!(outcome, Some(Ok(()))),
@@ -326,7 +341,9 @@ fn contribution_summary(dc: &Dc, contribution: &Contribution) -> Value {
     let engaged = current
         .iter()
         .filter_map(|e| dc.member_at(e.evaluator))
-        .fold(Fixed::ZERO, |sum, m| sum.checked_add(m.weight()).unwrap_or(sum));
+        .fold(Fixed::ZERO, |sum, m| {
+            sum.checked_add(m.weight()).unwrap_or(sum)
+        });
     json!({
         "id": contribution.id.to_string(),
         "contributor": dc.member_at(contribution.contributor).map(|m| m.agent.to_string()),
@@ -351,11 +368,19 @@ async fn dc(State(ledger): State<Shared>, Path(id): Path<String>) -> ApiResult {
         .types
         .iter()
         .map(|(name, kind)| {
-            (name.to_string(), serde_json::to_value(TypeJson::from(kind)).unwrap_or_default())
+            (
+                name.to_string(),
+                serde_json::to_value(TypeJson::from(kind)).unwrap_or_default(),
+            )
         })
         .collect::<serde_json::Map<String, Value>>()
         .into();
-    view["members"] = dc.members().iter().map(|m| member_view(dc, m)).collect::<Vec<_>>().into();
+    view["members"] = dc
+        .members()
+        .iter()
+        .map(|m| member_view(dc, m))
+        .collect::<Vec<_>>()
+        .into();
     view["contributions"] = dc
         .contributions()
         .iter()
@@ -419,7 +444,11 @@ fn origin_view(ledger: &NodeLedger, op: u64) -> Value {
                 .block(origin.height)
                 .ok()
                 .flatten()
-                .and_then(|b| b.txs.get(origin.index as usize).map(|tx| tx.hash().to_string()));
+                .and_then(|b| {
+                    b.txs
+                        .get(origin.index as usize)
+                        .map(|tx| tx.hash().to_string())
+                });
             json!({ "height": origin.height, "index": origin.index, "hash": hash })
         }
         Some(_) => json!({ "height": 0, "genesis": true }),

@@ -17,7 +17,7 @@ use stigmer_protocol::{ContributionType, Fixed, Operation, RuleSet};
 
 use crate::api::{Shared, lock};
 use crate::genesis::{Genesis, GenesisDc};
-use crate::json::{FounderJson, OperationJson, ParamsJson, TypeJson, Decimal};
+use crate::json::{Decimal, FounderJson, OperationJson, ParamsJson, TypeJson};
 
 pub const DEMO_DC: &str = "festival";
 pub const DEMO_MEMBERS: u32 = 30;
@@ -73,7 +73,10 @@ pub fn genesis(chain_id: &str, validator: String, timestamp_ms: u64) -> Genesis 
     for name in ["stage", "sound", "design", "logistics"] {
         types.insert(name.to_string(), scored(&[0, 1, 2, 3, 4, 5]));
     }
-    types.insert("care".to_string(), TypeJson::from(&ContributionType::thanks_only()));
+    types.insert(
+        "care".to_string(),
+        TypeJson::from(&ContributionType::thanks_only()),
+    );
     let mut rng = Rng::new(2016);
     let founders = (0..DEMO_MEMBERS)
         .map(|n| FounderJson {
@@ -117,7 +120,11 @@ pub async fn activity(ledger: Shared) {
     // Restarted demos continue where they stopped.
     {
         let ledger = lock(&ledger);
-        if let Some(dc) = ledger.chain().state.dc(&DEMO_DC.parse().expect("a valid id")) {
+        if let Some(dc) = ledger
+            .chain()
+            .state
+            .dc(&DEMO_DC.parse().expect("a valid id"))
+        {
             for c in dc.contributions() {
                 let thanks_only = dc.types.get(&c.kind).is_some_and(|t| t.thanks_only);
                 contributions.push((c.id.to_string(), c.contributor, thanks_only));
@@ -145,13 +152,17 @@ pub async fn activity(ledger: Shared) {
         }
         let pause = if burst { 250 } else { 3_000 };
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        if n_actions % 500 == 0 {
+        if n_actions.is_multiple_of(500) {
             tracing::debug!(n_actions, "demo activity");
         }
     }
 }
 
-fn next_action(rng: &mut Rng, member: u32, contributions: &mut Vec<(String, u32, bool)>) -> Operation {
+fn next_action(
+    rng: &mut Rng,
+    member: u32,
+    contributions: &mut Vec<(String, u32, bool)>,
+) -> Operation {
     let dc = DEMO_DC.parse().expect("a valid id");
     let roll = rng.below(100);
     if contributions.is_empty() || roll < 14 {

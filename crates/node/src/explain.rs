@@ -1,8 +1,8 @@
 //! Plain-words explanations of log entries, with the numbers, so that anyone
 //! can recompute a change by hand.
 
-use stigmer_protocol::state::{Dc, Evaluation, Event};
 use stigmer_protocol::RuleSet;
+use stigmer_protocol::state::{Dc, Evaluation, Event};
 
 fn agent_name(dc: &Dc, index: u32) -> String {
     dc.member_at(index)
@@ -28,7 +28,9 @@ fn contribution_name(dc: &Dc, index: u32) -> String {
 }
 
 fn evaluation(dc: &Dc, contribution: u32, index: u32) -> Option<&Evaluation> {
-    dc.contribution_at(contribution)?.evaluations.get(index as usize)
+    dc.contribution_at(contribution)?
+        .evaluations
+        .get(index as usize)
 }
 
 pub fn explain(dc: &Dc, event: &Event) -> String {
@@ -40,7 +42,11 @@ pub fn explain(dc: &Dc, event: &Event) -> String {
             referrer,
             founder,
         } => {
-            let how = if founder { "was admitted as a founder" } else { "joined" };
+            let how = if founder {
+                "was admitted as a founder"
+            } else {
+                "joined"
+            };
             let by = referrer
                 .map(|r| format!(", brought in by {}", agent_name(dc, r)))
                 .unwrap_or_default();
@@ -59,7 +65,10 @@ pub fn explain(dc: &Dc, event: &Event) -> String {
             let value = evaluation(dc, contribution, index)
                 .map(|e| e.value.to_string())
                 .unwrap_or_default();
-            format!("evaluated {} as {value}", contribution_name(dc, contribution))
+            format!(
+                "evaluated {} as {value}",
+                contribution_name(dc, contribution)
+            )
         }
         Event::EvaluatorReward {
             contribution,
@@ -99,7 +108,10 @@ pub fn explain(dc: &Dc, event: &Event) -> String {
                     let f = e.snapshot;
                     format!(
                         ": stake {stake} × your reputation {} × (1 − (engaged {} / total {})^{})",
-                        f.evaluator_reputation, f.engaged_reputation, f.total_reputation, dc.params.beta
+                        f.evaluator_reputation,
+                        f.engaged_reputation,
+                        f.total_reputation,
+                        dc.params.beta
                     )
                 })
                 .unwrap_or_default();
@@ -148,7 +160,10 @@ pub fn explain(dc: &Dc, event: &Event) -> String {
                         RuleSet::BackfeedClassic => format!(
                             "the share of reputation that up-voted it reached a new high of {} \
                              (up-voted {} / total {}; previous high {})",
-                            f.score_max_after, f.upvoted_reputation, f.total_reputation, f.score_max_before
+                            f.score_max_after,
+                            f.upvoted_reputation,
+                            f.total_reputation,
+                            f.score_max_before
                         ),
                     }
                 })
@@ -177,7 +192,10 @@ pub fn explain(dc: &Dc, event: &Event) -> String {
             format!("received {tokens} {symbol} from {}", agent_name(dc, from))
         }
         Event::ThanksGiven { contribution } => {
-            format!("thanked the contributor of {}", contribution_name(dc, contribution))
+            format!(
+                "thanked the contributor of {}",
+                contribution_name(dc, contribution)
+            )
         }
         Event::ThanksReceived { contribution, from } => format!(
             "was thanked by {} for {}",

@@ -2,12 +2,12 @@
 //! Written by `stigmer init`, read by `stigmer node`.
 
 use serde::{Deserialize, Serialize};
-use stigmer_ledger::chain::Chain;
 use stigmer_ledger::Hash;
+use stigmer_ledger::chain::Chain;
 use stigmer_protocol::{AgentId, Operation};
 
-use crate::json::{JsonError, OperationJson};
 use crate::NodeError;
+use crate::json::{JsonError, OperationJson};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use stigmer_ledger::tx::{unhex, PublicKey, SignedTransaction, Transaction};
+use stigmer_ledger::tx::{PublicKey, SignedTransaction, Transaction, unhex};
 use stigmer_protocol::{
     AgentId, Asset, ContributionId, ContributionType, CreateDc, DcId, DcParams, Fixed, Founder,
     Operation, RuleSet, TypeName,

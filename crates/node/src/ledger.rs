@@ -10,16 +10,16 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use stigmer_ledger::block::{Block, BLOCK_TXS_MAX};
+use stigmer_ledger::block::{BLOCK_TXS_MAX, Block};
 use stigmer_ledger::chain::{Applied, Chain};
 use stigmer_ledger::store::Store;
 use stigmer_ledger::tx::SignedTransaction;
 use stigmer_ledger::{Hash, LedgerError};
 use tokio::sync::watch;
 
+use crate::NodeError;
 use crate::genesis::Genesis;
 use crate::mempool::Mempool;
-use crate::NodeError;
 
 /// Most transactions a proposal carries. Bounded well below the block limit
 /// so that a block is applied in a fraction of a view.

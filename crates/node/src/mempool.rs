@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use stigmer_ledger::Hash;
 use stigmer_ledger::chain::Chain;
 use stigmer_ledger::tx::SignedTransaction;
-use stigmer_ledger::Hash;
 use stigmer_protocol::AgentId;
 
 /// Most transactions the pool holds.

@@ -58,7 +58,8 @@ fn read_or_create_key(data_dir: &Path) -> Result<PrivateKey, NodeError> {
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| NodeError::Io(format!("no randomness for a key: {e}")))?;
+    getrandom::fill(&mut seed)
+        .map_err(|e| NodeError::Io(format!("no randomness for a key: {e}")))?;
     let key = PrivateKey::decode(bytes::Bytes::copy_from_slice(&seed))
         .map_err(|e| NodeError::Io(format!("cannot make a key: {e}")))?;
     write_private(&path, &key.encode()).map_err(io)?;
@@ -83,14 +84,17 @@ fn parse_validators(genesis: &Genesis) -> Result<Set<PublicKey>, NodeError> {
         .validators
         .iter()
         .map(|text| {
-            let bytes = stigmer_ledger::tx::unhex::<32>(text)
-                .ok_or_else(|| NodeError::Genesis(format!("validator {text:?} is not 64 hex digits")))?;
+            let bytes = stigmer_ledger::tx::unhex::<32>(text).ok_or_else(|| {
+                NodeError::Genesis(format!("validator {text:?} is not 64 hex digits"))
+            })?;
             PublicKey::decode(bytes::Bytes::copy_from_slice(&bytes))
                 .map_err(|e| NodeError::Genesis(format!("validator {text}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if keys.is_empty() {
-        return Err(NodeError::Genesis("the genesis names no validator".to_string()));
+        return Err(NodeError::Genesis(
+            "the genesis names no validator".to_string(),
+        ));
     }
     Ok(Set::from_iter_dedup(keys))
 }
@@ -115,103 +119,113 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
     }
     let namespace = format!("stigmer/{}", genesis.chain_id).into_bytes();
     let genesis_hash = genesis.hash();
-    let ledger: Shared = Arc::new(Mutex::new(NodeLedger::open(&config.data_dir.join("ledger"), genesis)?));
+    let ledger: Shared = Arc::new(Mutex::new(NodeLedger::open(
+        &config.data_dir.join("ledger"),
+        genesis,
+    )?));
     // Bind before starting anything, so a busy port is a clear error.
     let listener = std::net::TcpListener::bind(config.listen)
         .map_err(|e| NodeError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| NodeError::Io(e.to_string()))?;
-    let api_address = listener.local_addr().map_err(|e| NodeError::Io(e.to_string()))?;
+    let api_address = listener
+        .local_addr()
+        .map_err(|e| NodeError::Io(e.to_string()))?;
 
     let runtime = cw_tokio::Config::default()
         .with_worker_threads(2)
         .with_storage_directory(config.data_dir.join("consensus"));
-    let outcome: Result<(), NodeError> = cw_tokio::Runner::new(runtime).start(|context| async move {
-        let block_cfg = BlockCfg::default();
-        let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.p2p_port);
-        let p2p = discovery::Config::local(
-            Cups::<_, ChaCha20Poly1305>::new(
-                Sake {
-                    signer: signer.clone(),
-                    synchrony_bound: Duration::from_secs(5),
-                    max_handshake_age: Duration::from_secs(10),
-                    version: sake::Version::V1,
-                },
-                cups::Version::V1,
-            ),
-            &[namespace.as_slice(), b"_P2P"].concat(),
-            address,
-            address,
-            Vec::new(),
-            NZUsize!(participants.len()),
-            max_message_size(participants.len() as u32, &block_cfg),
-            NZUsize!(1_024),
-        );
-        let (mut network, mut oracle) = discovery::Network::new(context.child("p2p"), p2p);
-        let _ = oracle.track(0, participants.clone());
-        let quota = Quota::per_second(NZU32!(256));
-        let network_channels = Channels {
-            votes: network.register(channels::VOTES, quota),
-            certificates: network.register(channels::CERTIFICATES, quota),
-            resolver: network.register(channels::RESOLVER, quota),
-            broadcast: network.register(channels::BROADCAST, quota),
-            backfill: network.register(channels::BACKFILL, quota),
-        };
-        network.start();
-
-        let finalizing = ledger.clone();
-        let on_finalized: consensus::FinalizedHook = Arc::new(move |block| {
-            let Some(ledger_block) = &block.ledger else {
-                return;
+    let outcome: Result<(), NodeError> =
+        cw_tokio::Runner::new(runtime).start(|context| async move {
+            let block_cfg = BlockCfg::default();
+            let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.p2p_port);
+            let p2p = discovery::Config::local(
+                Cups::<_, ChaCha20Poly1305>::new(
+                    Sake {
+                        signer: signer.clone(),
+                        synchrony_bound: Duration::from_secs(5),
+                        max_handshake_age: Duration::from_secs(10),
+                        version: sake::Version::V1,
+                    },
+                    cups::Version::V1,
+                ),
+                &[namespace.as_slice(), b"_P2P"].concat(),
+                address,
+                address,
+                Vec::new(),
+                NZUsize!(participants.len()),
+                max_message_size(participants.len() as u32, &block_cfg),
+                NZUsize!(1_024),
+            );
+            let (mut network, mut oracle) = discovery::Network::new(context.child("p2p"), p2p);
+            let _ = oracle.track(0, participants.clone());
+            let quota = Quota::per_second(NZU32!(256));
+            let network_channels = Channels {
+                votes: network.register(channels::VOTES, quota),
+                certificates: network.register(channels::CERTIFICATES, quota),
+                resolver: network.register(channels::RESOLVER, quota),
+                broadcast: network.register(channels::BROADCAST, quota),
+                backfill: network.register(channels::BACKFILL, quota),
             };
-            if let Err(error) = lock(&finalizing).finalize(ledger_block) {
-                // A finalized block this node cannot apply or store: going
-                // on would fork its state from everyone else's. Stop.
-                tracing::error!(%error, "cannot apply a finalized block; stopping");
-                eprintln!("stigmer: cannot apply finalized block {}: {error}", ledger_block.header.height);
-                std::process::exit(3);
-            }
-        });
-        let node = consensus::start(
-            context.child("node"),
-            consensus::Config {
-                signer,
-                participants,
-                namespace,
-                partition_prefix: "stigmer".into(),
-                blocker: oracle.clone(),
-                peer_provider: oracle.clone(),
-                ledger: ledger.clone(),
-                genesis_hash,
-                on_finalized,
-                block_cfg,
-                timing: Timing {
-                    block_interval: config.block_interval,
-                    ..Timing::default()
-                },
-                mailbox_size: NZUsize!(1_024),
-            },
-            network_channels,
-        )
-        .await;
-        tracing::info!(restored = ?node.restored_height, "consensus started");
+            network.start();
 
-        let listener = ::tokio::net::TcpListener::from_std(listener).map_err(|e| NodeError::Io(e.to_string()))?;
-        let router = crate::api::router(ledger.clone());
-        ::tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::error!(%error, "the HTTP API stopped");
+            let finalizing = ledger.clone();
+            let on_finalized: consensus::FinalizedHook = Arc::new(move |block| {
+                let Some(ledger_block) = &block.ledger else {
+                    return;
+                };
+                if let Err(error) = lock(&finalizing).finalize(ledger_block) {
+                    // A finalized block this node cannot apply or store: going
+                    // on would fork its state from everyone else's. Stop.
+                    tracing::error!(%error, "cannot apply a finalized block; stopping");
+                    eprintln!(
+                        "stigmer: cannot apply finalized block {}: {error}",
+                        ledger_block.header.height
+                    );
+                    std::process::exit(3);
+                }
+            });
+            let node = consensus::start(
+                context.child("node"),
+                consensus::Config {
+                    signer,
+                    participants,
+                    namespace,
+                    partition_prefix: "stigmer".into(),
+                    blocker: oracle.clone(),
+                    peer_provider: oracle.clone(),
+                    ledger: ledger.clone(),
+                    genesis_hash,
+                    on_finalized,
+                    block_cfg,
+                    timing: Timing {
+                        block_interval: config.block_interval,
+                        ..Timing::default()
+                    },
+                    mailbox_size: NZUsize!(1_024),
+                },
+                network_channels,
+            )
+            .await;
+            tracing::info!(restored = ?node.restored_height, "consensus started");
+
+            let listener = ::tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| NodeError::Io(e.to_string()))?;
+            let router = crate::api::router(ledger.clone());
+            ::tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "the HTTP API stopped");
+                }
+            });
+            if let Some(on_ready) = config.on_ready {
+                on_ready(ledger.clone(), api_address);
             }
+            shutdown_signal().await;
+            tracing::info!("stopping");
+            let _ = context.stop(0, Some(Duration::from_secs(5))).await;
+            Ok(())
         });
-        if let Some(on_ready) = config.on_ready {
-            on_ready(ledger.clone(), api_address);
-        }
-        shutdown_signal().await;
-        tracing::info!("stopping");
-        let _ = context.stop(0, Some(Duration::from_secs(5))).await;
-        Ok(())
-    });
     outcome
 }
 
@@ -219,13 +233,14 @@ async fn shutdown_signal() {
     let ctrl_c = ::tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match ::tokio::signal::unix::signal(::tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match ::tokio::signal::unix::signal(::tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         ::tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

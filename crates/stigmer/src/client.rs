@@ -1,6 +1,6 @@
 //! Talking to a node's HTTP API.
 
-use anyhow::{anyhow, Context};
+use anyhow::{Context, anyhow};
 use serde_json::Value;
 use stigmer_ledger::tx::Keypair;
 use stigmer_node::json::TransactionJson;
@@ -29,8 +29,12 @@ impl Client {
         }
     }
 
-    fn answer(&self, response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> anyhow::Result<Answer> {
-        let mut response = response.with_context(|| format!("cannot reach the node at {}", self.base))?;
+    fn answer(
+        &self,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> anyhow::Result<Answer> {
+        let mut response =
+            response.with_context(|| format!("cannot reach the node at {}", self.base))?;
         let status = response.status().as_u16();
         let body: Value = response
             .body_mut()

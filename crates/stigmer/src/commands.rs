@@ -37,7 +37,10 @@ fn now_ms() -> u64 {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STIGMER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,stigmer_node=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 #[derive(Args)]
@@ -63,7 +66,10 @@ pub fn node(args: NodeArgs) -> anyhow::Result<Outcome> {
         None => default_dir("node")?,
     };
     let listen = args.listen;
-    eprintln!("stigmer node: data in {}, API on http://{listen}", data_dir.display());
+    eprintln!(
+        "stigmer node: data in {}, API on http://{listen}",
+        data_dir.display()
+    );
     stigmer_node::run::run(NodeConfig {
         data_dir,
         listen,
@@ -96,13 +102,20 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         None => default_dir("demo")?,
     };
     if !genesis_path(&data_dir).exists() {
-        std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("cannot create {}", data_dir.display()))?;
         let validator = ensure_validator_key(&data_dir)?;
         let genesis = stigmer_node::demo::genesis("stigmer-demo", validator, now_ms());
         std::fs::write(genesis_path(&data_dir), genesis.to_json())?;
-        eprintln!("stigmer demo: a new festival cooperative in {}", data_dir.display());
+        eprintln!(
+            "stigmer demo: a new festival cooperative in {}",
+            data_dir.display()
+        );
     } else {
-        eprintln!("stigmer demo: continuing the festival in {}", data_dir.display());
+        eprintln!(
+            "stigmer demo: continuing the festival in {}",
+            data_dir.display()
+        );
     }
     stigmer_node::run::run(NodeConfig {
         data_dir,
@@ -162,7 +175,8 @@ pub fn init(args: InitArgs) -> anyhow::Result<Outcome> {
     if genesis_path(&data_dir).exists() {
         bail!("{} already has a genesis", data_dir.display());
     }
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let validator = ensure_validator_key(&data_dir)?;
     let mut genesis = Genesis {
         chain_id: args.chain_id,
@@ -171,7 +185,11 @@ pub fn init(args: InitArgs) -> anyhow::Result<Outcome> {
         dcs: Vec::new(),
     };
     if let Some(dc) = args.dc {
-        let founders: Vec<String> = args.founders.iter().map(|f| agent_of(f)).collect::<anyhow::Result<_>>()?;
+        let founders: Vec<String> = args
+            .founders
+            .iter()
+            .map(|f| agent_of(f))
+            .collect::<anyhow::Result<_>>()?;
         let operation = Operation::CreateDc(CreateDc {
             id: dc.parse()?,
             name: args.dc_name,
@@ -221,14 +239,19 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let (store, chain_id) = Store::open_existing(&data_dir.join("ledger"))
         .context("cannot open the ledger (is a node running on it? stop it first)")?;
     if chain_id != genesis.chain_id {
-        bail!("the ledger holds chain {chain_id:?}, the genesis says {:?}", genesis.chain_id);
+        bail!(
+            "the ledger holds chain {chain_id:?}, the genesis says {:?}",
+            genesis.chain_id
+        );
     }
     let height = store.applied_height()?;
     let mut chain: Chain = genesis.chain()?;
     let bar = indicatif::ProgressBar::new(height);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} blocks ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "verifying {bar:40} {pos}/{len} blocks ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut n_txs: u64 = 0;
     for h in 1..=height {
@@ -249,7 +272,10 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     // The incrementally maintained commitment must equal one built from scratch.
     let rebuilt = chain.recompute_root();
     if rebuilt != chain.state_root() {
-        println!("FAIL  the state rebuilt from scratch has root {rebuilt}, the chain {}", chain.state_root());
+        println!(
+            "FAIL  the state rebuilt from scratch has root {rebuilt}, the chain {}",
+            chain.state_root()
+        );
         return Ok(Outcome::No);
     }
     println!(
@@ -318,14 +344,21 @@ fn print(query: &QueryArgs, kind: &str, data: &Value, text: impl FnOnce(&Value) 
     }
 }
 
-fn fetch(query: &QueryArgs, path: &str, kind: &str, text: impl FnOnce(&Value) -> String) -> anyhow::Result<Outcome> {
+fn fetch(
+    query: &QueryArgs,
+    path: &str,
+    kind: &str,
+    text: impl FnOnce(&Value) -> String,
+) -> anyhow::Result<Outcome> {
     match Client::new(&query.node).get(path)? {
         Answer::Ok(data) => {
             print(query, kind, &data, text);
             Ok(Outcome::Success)
         }
         Answer::Refused(message) => {
-            print(query, "error", &json!({ "error": message }), |_| format!("no: {message}"));
+            print(query, "error", &json!({ "error": message }), |_| {
+                format!("no: {message}")
+            });
             Ok(Outcome::No)
         }
     }
@@ -343,21 +376,36 @@ fn send(args: &SignArgs, operation: Operation) -> anyhow::Result<Outcome> {
     match Client::new(&args.query.node).submit(&key, operation)? {
         Answer::Ok(data) => {
             let refused = data["ok"] == false;
-            print(&args.query, "transaction", &data, |d| match d["status"].as_str() {
-                Some("finalized") if d["ok"] == true => {
-                    format!("done: finalized in block {} (transaction {})", d["height"], d["hash"].as_str().unwrap_or(""))
+            print(&args.query, "transaction", &data, |d| {
+                match d["status"].as_str() {
+                    Some("finalized") if d["ok"] == true => {
+                        format!(
+                            "done: finalized in block {} (transaction {})",
+                            d["height"],
+                            d["hash"].as_str().unwrap_or("")
+                        )
+                    }
+                    Some("finalized") => format!(
+                        "refused: {} (finalized in block {}, nothing changed)",
+                        d["error"].as_str().unwrap_or(""),
+                        d["height"]
+                    ),
+                    _ => format!(
+                        "submitted, not finalized yet: transaction {}",
+                        d["hash"].as_str().unwrap_or("")
+                    ),
                 }
-                Some("finalized") => format!(
-                    "refused: {} (finalized in block {}, nothing changed)",
-                    d["error"].as_str().unwrap_or(""),
-                    d["height"]
-                ),
-                _ => format!("submitted, not finalized yet: transaction {}", d["hash"].as_str().unwrap_or("")),
             });
-            Ok(if refused { Outcome::No } else { Outcome::Success })
+            Ok(if refused {
+                Outcome::No
+            } else {
+                Outcome::Success
+            })
         }
         Answer::Refused(message) => {
-            print(&args.query, "error", &json!({ "error": message }), |_| format!("refused: {message}"));
+            print(&args.query, "error", &json!({ "error": message }), |_| {
+                format!("refused: {message}")
+            });
             Ok(Outcome::No)
         }
     }
@@ -417,7 +465,9 @@ pub fn dc(command: DcCommand) -> anyhow::Result<Outcome> {
             for entry in &args.types {
                 let (name, kind) = match entry.split_once(':') {
                     Some((name, "thanks-only")) => (name, ContributionType::thanks_only()),
-                    Some((_, other)) => bail!("unknown type option {other:?}; use name:thanks-only"),
+                    Some((_, other)) => {
+                        bail!("unknown type option {other:?}; use name:thanks-only")
+                    }
                     None => (
                         entry.as_str(),
                         ContributionType {
@@ -458,7 +508,11 @@ pub fn dc(command: DcCommand) -> anyhow::Result<Outcome> {
                     dc["token_symbol"].as_str().unwrap_or("")
                 ));
             }
-            if lines.is_empty() { "no DC yet".to_string() } else { lines.join("\n") }
+            if lines.is_empty() {
+                "no DC yet".to_string()
+            } else {
+                lines.join("\n")
+            }
         }),
         DcCommand::Show { dc, query } => fetch(&query, &format!("/api/v1/dcs/{dc}"), "dc", |d| {
             let mut lines = vec![format!(
@@ -525,7 +579,12 @@ pub struct LeaveArgs {
 }
 
 pub fn leave(args: LeaveArgs) -> anyhow::Result<Outcome> {
-    send(&args.sign, Operation::Leave { dc: args.dc.parse()? })
+    send(
+        &args.sign,
+        Operation::Leave {
+            dc: args.dc.parse()?,
+        },
+    )
 }
 
 #[derive(Args)]
@@ -612,7 +671,11 @@ pub fn transfer(args: TransferArgs) -> anyhow::Result<Outcome> {
             dc: args.dc.parse()?,
             to: agent_of(&args.to)?.parse()?,
             amount: args.amount.parse()?,
-            asset: if args.reputation { Asset::Reputation } else { Asset::Tokens },
+            asset: if args.reputation {
+                Asset::Reputation
+            } else {
+                Asset::Tokens
+            },
         },
     )
 }
@@ -641,29 +704,34 @@ pub struct AgentArgs {
 
 pub fn agent(args: AgentArgs) -> anyhow::Result<Outcome> {
     let agent = agent_of(&args.agent).unwrap_or(args.agent.clone());
-    fetch(&args.query, &format!("/api/v1/agents/{agent}"), "agent", |d| {
-        let mut lines = vec![format!("agent {}", d["agent"].as_str().unwrap_or(""))];
-        for m in d["memberships"].as_array().into_iter().flatten() {
-            lines.push(format!(
-                "  {} ({}): reputation {}, {} {}",
-                m["dc"].as_str().unwrap_or(""),
-                m["status"].as_str().unwrap_or(""),
-                m["reputation"].as_str().unwrap_or(""),
-                m["tokens"].as_str().unwrap_or(""),
-                m["token_symbol"].as_str().unwrap_or("")
-            ));
-        }
-        lines.push("log:".to_string());
-        for entry in d["log"].as_array().into_iter().flatten() {
-            lines.push(format!(
-                "  [{}] {}: {}",
-                entry["dc"].as_str().unwrap_or(""),
-                entry["kind"].as_str().unwrap_or(""),
-                entry["explanation"].as_str().unwrap_or("")
-            ));
-        }
-        lines.join("\n")
-    })
+    fetch(
+        &args.query,
+        &format!("/api/v1/agents/{agent}"),
+        "agent",
+        |d| {
+            let mut lines = vec![format!("agent {}", d["agent"].as_str().unwrap_or(""))];
+            for m in d["memberships"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "  {} ({}): reputation {}, {} {}",
+                    m["dc"].as_str().unwrap_or(""),
+                    m["status"].as_str().unwrap_or(""),
+                    m["reputation"].as_str().unwrap_or(""),
+                    m["tokens"].as_str().unwrap_or(""),
+                    m["token_symbol"].as_str().unwrap_or("")
+                ));
+            }
+            lines.push("log:".to_string());
+            for entry in d["log"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "  [{}] {}: {}",
+                    entry["dc"].as_str().unwrap_or(""),
+                    entry["kind"].as_str().unwrap_or(""),
+                    entry["explanation"].as_str().unwrap_or("")
+                ));
+            }
+            lines.join("\n")
+        },
+    )
 }
 
 #[derive(Args)]
@@ -675,27 +743,36 @@ pub struct ContributionArgs {
 }
 
 pub fn contribution(args: ContributionArgs) -> anyhow::Result<Outcome> {
-    fetch(&args.query, &format!("/api/v1/dcs/{}/contributions/{}", args.dc, args.id), "contribution", |d| {
-        let mut lines = vec![format!(
-            "{} \"{}\" by {}: best score {}, issued {} tokens and {} reputation, {} thanks",
-            d["id"].as_str().unwrap_or(""),
-            d["title"].as_str().unwrap_or(""),
-            d["contributor"].as_str().unwrap_or(""),
-            d["score_max"].as_str().unwrap_or(""),
-            d["tokens_issued"].as_str().unwrap_or(""),
-            d["reputation_issued"].as_str().unwrap_or(""),
-            d["n_thanks"],
-        )];
-        for e in d["evaluations"].as_array().into_iter().flatten() {
-            lines.push(format!(
-                "  {} rated {}{}",
-                e["evaluator"].as_str().unwrap_or(""),
-                e["value"].as_str().unwrap_or(""),
-                if e["superseded"] == true { " (superseded)" } else { "" }
-            ));
-        }
-        lines.join("\n")
-    })
+    fetch(
+        &args.query,
+        &format!("/api/v1/dcs/{}/contributions/{}", args.dc, args.id),
+        "contribution",
+        |d| {
+            let mut lines = vec![format!(
+                "{} \"{}\" by {}: best score {}, issued {} tokens and {} reputation, {} thanks",
+                d["id"].as_str().unwrap_or(""),
+                d["title"].as_str().unwrap_or(""),
+                d["contributor"].as_str().unwrap_or(""),
+                d["score_max"].as_str().unwrap_or(""),
+                d["tokens_issued"].as_str().unwrap_or(""),
+                d["reputation_issued"].as_str().unwrap_or(""),
+                d["n_thanks"],
+            )];
+            for e in d["evaluations"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "  {} rated {}{}",
+                    e["evaluator"].as_str().unwrap_or(""),
+                    e["value"].as_str().unwrap_or(""),
+                    if e["superseded"] == true {
+                        " (superseded)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            lines.join("\n")
+        },
+    )
 }
 
 #[derive(Args)]
@@ -706,15 +783,20 @@ pub struct BlockArgs {
 }
 
 pub fn block(args: BlockArgs) -> anyhow::Result<Outcome> {
-    fetch(&args.query, &format!("/api/v1/blocks/{}", args.height), "block", |d| {
-        format!(
-            "block {} {}: {} transactions, state root {}",
-            d["height"],
-            d["hash"].as_str().unwrap_or(""),
-            d["n_transactions"],
-            d["state_root"].as_str().unwrap_or("")
-        )
-    })
+    fetch(
+        &args.query,
+        &format!("/api/v1/blocks/{}", args.height),
+        "block",
+        |d| {
+            format!(
+                "block {} {}: {} transactions, state root {}",
+                d["height"],
+                d["hash"].as_str().unwrap_or(""),
+                d["n_transactions"],
+                d["state_root"].as_str().unwrap_or("")
+            )
+        },
+    )
 }
 
 #[derive(Args)]
@@ -725,15 +807,20 @@ pub struct TxArgs {
 }
 
 pub fn tx(args: TxArgs) -> anyhow::Result<Outcome> {
-    fetch(&args.query, &format!("/api/v1/transactions/{}", args.hash), "transaction", |d| {
-        format!(
-            "transaction {}: {}{}",
-            d["hash"].as_str().unwrap_or(""),
-            d["status"].as_str().unwrap_or(""),
-            match d["error"].as_str() {
-                Some(error) => format!(", refused: {error}"),
-                None => String::new(),
-            }
-        )
-    })
+    fetch(
+        &args.query,
+        &format!("/api/v1/transactions/{}", args.hash),
+        "transaction",
+        |d| {
+            format!(
+                "transaction {}: {}{}",
+                d["hash"].as_str().unwrap_or(""),
+                d["status"].as_str().unwrap_or(""),
+                match d["error"].as_str() {
+                    Some(error) => format!(", refused: {error}"),
+                    None => String::new(),
+                }
+            )
+        },
+    )
 }

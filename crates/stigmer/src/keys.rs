@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
-use stigmer_ledger::tx::{hex, unhex, Keypair};
+use anyhow::{Context, bail};
+use stigmer_ledger::tx::{Keypair, hex, unhex};
 
 /// `$STIGMER_HOME`, else `$XDG_DATA_HOME/stigmer`, else
 /// `~/.local/share/stigmer`.
@@ -29,7 +29,9 @@ fn keys_dir() -> anyhow::Result<PathBuf> {
 fn check_name(name: &str) -> anyhow::Result<()> {
     if name.is_empty()
         || name.len() > 64
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         bail!("a key name is 1 to 64 letters, digits, '-' or '_'");
     }
@@ -53,8 +55,9 @@ pub fn create(name: &str) -> anyhow::Result<Keypair> {
 pub fn load(name: &str) -> anyhow::Result<Keypair> {
     check_name(name)?;
     let path = keys_dir()?.join(format!("{name}.key"));
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("no key named {name:?} (make one with `stigmer key new {name}`)"))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("no key named {name:?} (make one with `stigmer key new {name}`)")
+    })?;
     let seed = unhex::<32>(text.trim())
         .with_context(|| format!("{} does not hold a key", path.display()))?;
     Ok(Keypair::from_seed(seed))

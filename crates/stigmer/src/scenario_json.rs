@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{Context, anyhow, bail};
 use serde_json::{Map, Value};
 use stigmer_protocol::scenario::{Scenario, Step};
 use stigmer_protocol::state::Dc;
@@ -118,7 +118,9 @@ fn parse_step(step: &Value) -> anyhow::Result<Step> {
     let step = object(step, "a step")?;
     let mut entries = step.iter();
     let (Some((kind, body)), None) = (entries.next(), entries.next()) else {
-        bail!("a step is an object with exactly one key: join, contribute, evaluate, leave, thank or transfer");
+        bail!(
+            "a step is an object with exactly one key: join, contribute, evaluate, leave, thank or transfer"
+        );
     };
     let body = object(body, kind)?;
     let text = |key: &str| -> anyhow::Result<String> {

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use commonware_consensus::marshal::ancestry::Ancestry;
 use commonware_consensus::Heightable;
+use commonware_consensus::marshal::ancestry::Ancestry;
 use commonware_cryptography::{Digested, Digestible};
 use commonware_parallel::Sequential;
 use commonware_runtime::Clock;
@@ -14,8 +14,8 @@ use futures::StreamExt as _;
 use stigmer_ledger::Hash;
 use tracing::{debug, warn};
 
-use super::block::{Block, BlockContext};
 use super::Scheme;
+use super::block::{Block, BlockContext};
 use crate::api::Shared;
 
 #[derive(Clone)]
@@ -32,7 +32,10 @@ pub struct App {
 
 impl App {
     fn ledger_hash(&self, block: &Block) -> Hash {
-        block.ledger.as_ref().map_or(self.genesis_hash, |b| b.hash())
+        block
+            .ledger
+            .as_ref()
+            .map_or(self.genesis_hash, |b| b.hash())
     }
 }
 
@@ -75,7 +78,11 @@ where
             warn!("the ledger and consensus disagree on the height");
             return None;
         }
-        debug!(height = ledger_block.header.height, n_txs = ledger_block.txs.len(), "proposing");
+        debug!(
+            height = ledger_block.header.height,
+            n_txs = ledger_block.txs.len(),
+            "proposing"
+        );
         let block = Block {
             context,
             parent: parent.digest(),
@@ -103,7 +110,10 @@ where
         if ledger_block.header.parent != self.ledger_hash(parent.inner())
             || ledger_block.header.height != block.height().get()
         {
-            warn!(height = block.height().get(), "the ledger block does not link to its parent");
+            warn!(
+                height = block.height().get(),
+                "the ledger block does not link to its parent"
+            );
             return false;
         }
         // A time too far ahead is not permanently invalid (our clock may be

@@ -13,14 +13,14 @@ use commonware_codec::{
     Buf, EncodeSize, Error, FixedSize, MaxEncodeSize, RangeCfg, Read, ReadExt, Write,
 };
 use commonware_consensus::{
+    BoundedBlock, CertifiableBlock, Heightable,
     simplex::types::Context,
     types::{Epoch, Height, Round, View},
-    BoundedBlock, CertifiableBlock, Heightable,
 };
 use commonware_cryptography::{
+    Digestible, Hasher, Signer,
     ed25519::{PrivateKey, PublicKey},
     sha256::{Digest, Sha256},
-    Digestible, Hasher, Signer,
 };
 use stigmer_ledger::block::Block as LedgerBlock;
 
@@ -87,14 +87,22 @@ impl Write for Block {
         self.context.write(buf);
         self.parent.write(buf);
         self.height.write(buf);
-        let bytes = self.ledger.as_ref().map(LedgerBlock::encode).unwrap_or_default();
+        let bytes = self
+            .ledger
+            .as_ref()
+            .map(LedgerBlock::encode)
+            .unwrap_or_default();
         bytes.write(buf);
     }
 }
 
 impl EncodeSize for Block {
     fn encode_size(&self) -> usize {
-        let bytes = self.ledger.as_ref().map(LedgerBlock::encode).unwrap_or_default();
+        let bytes = self
+            .ledger
+            .as_ref()
+            .map(LedgerBlock::encode)
+            .unwrap_or_default();
         self.context.encode_size()
             + self.parent.encode_size()
             + self.height.encode_size()

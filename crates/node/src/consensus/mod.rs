@@ -48,9 +48,7 @@ use commonware_cryptography::{
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
-use commonware_runtime::{
-    Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef,
-};
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
 use rand_core::CryptoRng;
@@ -213,7 +211,12 @@ const MAX_REPAIR: NonZeroUsize = NZUsize!(16);
 const MAX_PENDING_ACKS: NonZeroUsize = NZUsize!(16);
 const BUFFER_DEQUE_SIZE: usize = 16;
 
-fn archive_config<C>(prefix: &str, name: &str, page_cache: &CacheRef, codec_config: C) -> immutable::Config<C> {
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: &CacheRef,
+    codec_config: C,
+) -> immutable::Config<C> {
     immutable::Config {
         metadata_partition: format!("{prefix}-{name}-metadata"),
         freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
@@ -267,8 +270,8 @@ where
         "block_interval must be < leader_timeout"
     );
     let me = signer.public_key();
-    let scheme =
-        Scheme::signer(&namespace, participants.clone(), signer).expect("signer must be a participant");
+    let scheme = Scheme::signer(&namespace, participants.clone(), signer)
+        .expect("signer must be a participant");
 
     // Genesis (height 0) is a local anchor both for marshal and for simplex's view 0.
     let genesis = Block::genesis(&namespace);
@@ -347,7 +350,12 @@ where
         block_interval: timing.block_interval,
         max_future_skew: timing.max_future_skew,
     };
-    let wrapper = Deferred::new(context.child("application"), app, marshal_mailbox.clone(), epocher);
+    let wrapper = Deferred::new(
+        context.child("application"),
+        app,
+        marshal_mailbox.clone(),
+        epocher,
+    );
 
     // Reporter for marshal's ordered finalized blocks.
     let (finalizer, worker) = finalizer::new(

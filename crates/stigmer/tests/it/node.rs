@@ -40,7 +40,15 @@ struct Node {
 impl Node {
     fn start(data_dir: &Path) -> Node {
         let mut child = Command::new(stigmer_bin())
-            .args(["node", "--listen", "127.0.0.1:0", "--p2p-port", "0", "--block-interval-ms", "50"])
+            .args([
+                "node",
+                "--listen",
+                "127.0.0.1:0",
+                "--p2p-port",
+                "0",
+                "--block-interval-ms",
+                "50",
+            ])
             .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::piped())
@@ -50,7 +58,11 @@ impl Node {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let api = line.trim().strip_prefix("api ").unwrap_or_else(|| panic!("unexpected output {line:?}")).to_string();
+        let api = line
+            .trim()
+            .strip_prefix("api ")
+            .unwrap_or_else(|| panic!("unexpected output {line:?}"))
+            .to_string();
         let node = Node { child, api };
         node.wait_for_height(1);
         node
@@ -66,10 +78,6 @@ impl Node {
             .unwrap();
         let status = response.status().as_u16();
         (status, response.body_mut().read_json().unwrap())
-    }
-
-    fn height(&self) -> u64 {
-        self.get("/api/v1/status").1["height"].as_u64().unwrap()
     }
 
     /// Consensus makes progress on its own: blocks keep coming.
@@ -110,11 +118,19 @@ fn cli(home: &Path, node: &Node, args: &[&str]) -> Output {
 }
 
 fn cli_offline(home: &Path, args: &[&str]) -> Output {
-    Command::new(stigmer_bin()).env("STIGMER_HOME", home).args(args).output().unwrap()
+    Command::new(stigmer_bin())
+        .env("STIGMER_HOME", home)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 #[test]
@@ -127,8 +143,20 @@ fn a_community_lives_through_the_cli_and_the_api() {
     }
     let key_file = home.join("keys/ann.key");
     use std::os::unix::fs::PermissionsExt as _;
-    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
-    let output = cli_offline(&home, &["init", "--data-dir", data.to_str().unwrap(), "--chain-id", "e2e"]);
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let output = cli_offline(
+        &home,
+        &[
+            "init",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--chain-id",
+            "e2e",
+        ],
+    );
     assert!(output.status.success(), "{}", text(&output));
     let node = Node::start(&data);
 
@@ -136,15 +164,38 @@ fn a_community_lives_through_the_cli_and_the_api() {
         let output = cli(&home, &node, args);
         (output.status.code(), text(&output))
     };
-    let (code, out) = run(&["dc", "create", "garden", "--name", "Community garden", "--token", "SEED", "--key", "ann"]);
+    let (code, out) = run(&[
+        "dc",
+        "create",
+        "garden",
+        "--name",
+        "Community garden",
+        "--token",
+        "SEED",
+        "--key",
+        "ann",
+    ]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("done: finalized in block"), "{out}");
     for who in ["bo", "cy"] {
         let (code, out) = run(&["join", "garden", "--referrer", "ann", "--key", who]);
         assert_eq!(code, Some(0), "{out}");
     }
-    let ann_id = String::from_utf8(cli_offline(&home, &["key", "show", "ann"]).stdout).unwrap().trim().to_string();
-    let (code, out) = run(&["contribute", "garden", "beds", "--type", "work", "--title", "Raised beds", "--key", "ann"]);
+    let ann_id = String::from_utf8(cli_offline(&home, &["key", "show", "ann"]).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let (code, out) = run(&[
+        "contribute",
+        "garden",
+        "beds",
+        "--type",
+        "work",
+        "--title",
+        "Raised beds",
+        "--key",
+        "ann",
+    ]);
     assert_eq!(code, Some(0), "{out}");
     // Only ann holds reputation: her own evaluation makes the median positive.
     let (code, out) = run(&["evaluate", "garden", "beds", "4", "--key", "ann"]);
@@ -153,7 +204,15 @@ fn a_community_lives_through_the_cli_and_the_api() {
     let (code, out) = run(&["evaluate", "garden", "beds", "4", "--key", "ann"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("must change the value"), "{out}");
-    let (code, out) = run(&["transfer", "garden", "bo", "1", "--reputation", "--key", "ann"]);
+    let (code, out) = run(&[
+        "transfer",
+        "garden",
+        "bo",
+        "1",
+        "--reputation",
+        "--key",
+        "ann",
+    ]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("reputation cannot be transferred"), "{out}");
     let (code, out) = run(&["transfer", "garden", "bo", "2.5", "--key", "ann"]);
@@ -166,11 +225,22 @@ fn a_community_lives_through_the_cli_and_the_api() {
     let membership = &agent["memberships"][0];
     // 100 - 1 (fee) + 40 (issued) - 2.5 (transfer)
     assert_eq!(membership["tokens"], "136.5");
-    let explanations: Vec<&str> = agent["log"].as_array().unwrap().iter().map(|e| e["explanation"].as_str().unwrap()).collect();
-    assert!(explanations.iter().any(|e| e.contains("weighted median")), "{explanations:#?}");
+    let explanations: Vec<&str> = agent["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["explanation"].as_str().unwrap())
+        .collect();
+    assert!(
+        explanations.iter().any(|e| e.contains("weighted median")),
+        "{explanations:#?}"
+    );
     let (_, json_out) = {
         let output = cli(&home, &node, &["status", "--json"]);
-        (output.status.code(), String::from_utf8(output.stdout).unwrap())
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
     };
     let line: Value = serde_json::from_str(json_out.trim()).unwrap();
     assert_eq!(line["type"], "status");
@@ -200,19 +270,47 @@ fn nothing_finalized_is_lost_when_the_node_is_killed() {
     let scratch = Scratch::new("crash");
     let (home, data) = (scratch.0.join("home"), scratch.0.join("node"));
     assert!(cli_offline(&home, &["key", "new", "ann"]).status.success());
-    assert!(cli_offline(&home, &["init", "--data-dir", data.to_str().unwrap(), "--dc", "load", "--founder", "ann"]).status.success());
+    assert!(
+        cli_offline(
+            &home,
+            &[
+                "init",
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--dc",
+                "load",
+                "--founder",
+                "ann"
+            ]
+        )
+        .status
+        .success()
+    );
     let seed = std::fs::read_to_string(home.join("keys/ann.key")).unwrap();
-    let key = stigmer_ledger::tx::Keypair::from_seed(stigmer_ledger::tx::unhex::<32>(seed.trim()).unwrap());
+    let key = stigmer_ledger::tx::Keypair::from_seed(
+        stigmer_ledger::tx::unhex::<32>(seed.trim()).unwrap(),
+    );
     let mut finalized: Vec<String> = Vec::new();
     let mut nonce = 0u64;
     for round in 0..3 {
         let node = Node::start(&data);
-        let chain_id = node.get("/api/v1/status").1["chain_id"].as_str().unwrap().to_string();
-        nonce = nonce.max(node.get(&format!("/api/v1/agents/{}/nonce", key.agent())).1["next_nonce"].as_u64().unwrap());
+        let chain_id = node.get("/api/v1/status").1["chain_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        nonce = nonce.max(
+            node.get(&format!("/api/v1/agents/{}/nonce", key.agent())).1["next_nonce"]
+                .as_u64()
+                .unwrap(),
+        );
         // Every transaction reported finalized before the crash must survive it.
         for hash in &finalized {
             let (status, tx) = node.get(&format!("/api/v1/transactions/{hash}"));
-            assert_eq!((status, tx["status"].as_str()), (200, Some("finalized")), "round {round}: {hash} lost");
+            assert_eq!(
+                (status, tx["status"].as_str()),
+                (200, Some("finalized")),
+                "round {round}: {hash} lost"
+            );
         }
         // SIGKILL from another thread, in the middle of the load: no chance
         // to flush or clean up, and usually a request in flight.
@@ -234,8 +332,12 @@ fn nothing_finalized_is_lost_when_the_node_is_killed() {
                 title: String::new(),
             };
             let tx = key.sign(&chain_id, nonce, operation);
-            let body = serde_json::to_value(stigmer_node::json::TransactionJson::from_signed(&tx)).unwrap();
-            let Ok(mut response) = agent.post(format!("{}/api/v1/transactions?wait=true", node.api)).send_json(body) else {
+            let body = serde_json::to_value(stigmer_node::json::TransactionJson::from_signed(&tx))
+                .unwrap();
+            let Ok(mut response) = agent
+                .post(format!("{}/api/v1/transactions?wait=true", node.api))
+                .send_json(body)
+            else {
                 break;
             };
             let Ok(answer) = response.body_mut().read_json::<Value>() else {
@@ -251,10 +353,17 @@ fn nothing_finalized_is_lost_when_the_node_is_killed() {
         killer.join().unwrap();
         node.kill();
     }
-    assert!(finalized.len() > 5, "only {} transactions were finalized", finalized.len());
+    assert!(
+        finalized.len() > 5,
+        "only {} transactions were finalized",
+        finalized.len()
+    );
     let node = Node::start(&data);
     for hash in &finalized {
-        assert_eq!(node.get(&format!("/api/v1/transactions/{hash}")).1["status"], "finalized");
+        assert_eq!(
+            node.get(&format!("/api/v1/transactions/{hash}")).1["status"],
+            "finalized"
+        );
     }
     node.kill();
     let output = cli_offline(&home, &["verify", "--data-dir", data.to_str().unwrap()]);
