@@ -1,13 +1,88 @@
-//! TEMPORARY commitment (hash of all sorted leaves, no proofs); replaced by
-//! an authenticated tree in the next commit.
+//! The state tree: a Jellyfish Merkle tree (the `jmt` crate) over the state
+//! leaves (`leaves.rs`). Its root is the block's state root, and it proves
+//! that a key has a value (or none) at that root, so a member can check one
+//! balance without trusting the node that serves it.
+//!
+//! The root depends only on the set of leaves, not on the order or batching
+//! of updates, so a tree rebuilt from scratch (`stigmer verify`) must equal
+//! the one maintained block by block. Nodes live in memory and only the
+//! latest version is kept: the chain is rebuilt by replaying blocks on start.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+use jmt::proof::SparseMerkleProof;
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::{KeyHash, OwnedValue, RootHash, Sha256Jmt, Version};
+use sha2::Sha256;
 
 use crate::Hash;
 
-#[derive(Clone, Debug, Default)]
+/// The root of the tree with no leaves.
+pub const EMPTY_ROOT: Hash = Hash(*b"SPARSE_MERKLE_PLACEHOLDER_HASH__");
+
+#[derive(Clone, Default)]
+struct Nodes {
+    nodes: HashMap<NodeKey, Node>,
+    /// The latest value of each live key: the tree only reads the newest.
+    values: HashMap<KeyHash, OwnedValue>,
+}
+
+impl TreeReader for Nodes {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        Ok(self.nodes.get(node_key).cloned())
+    }
+
+    fn get_value_option(
+        &self,
+        _max: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        Ok(self.values.get(&key_hash).cloned())
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        anyhow::bail!("restoring a tree from chunks is not supported")
+    }
+}
+
+impl Nodes {
+    /// Writes an update and drops the nodes it made stale.
+    fn write(&mut self, batch: TreeUpdateBatch) {
+        let node_batch = batch.node_batch;
+        self.nodes.extend(node_batch.nodes().clone());
+        for ((_, key_hash), value) in node_batch.values().clone() {
+            match value {
+                Some(value) => self.values.insert(key_hash, value),
+                None => self.values.remove(&key_hash),
+            };
+        }
+        for stale in batch.stale_node_index_batch {
+            self.nodes.remove(&stale.node_key);
+        }
+    }
+}
+
+#[derive(Clone, Default)]
 pub struct StateTree {
-    leaves: BTreeMap<Vec<u8>, Hash>,
+    nodes: Nodes,
+    /// Version of the latest root; `None` while empty.
+    version: Option<Version>,
+    root: Option<Hash>,
+}
+
+impl core::fmt::Debug for StateTree {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "StateTree(root {}, {} nodes)",
+            self.root(),
+            self.nodes.nodes.len()
+        )
+    }
+}
+
+fn key_hash(key: &[u8]) -> KeyHash {
+    KeyHash::with::<Sha256>(key)
 }
 
 impl StateTree {
@@ -15,19 +90,101 @@ impl StateTree {
         StateTree::default()
     }
 
+    /// Sets each key to its value.
     pub fn apply(&mut self, changes: &[(Vec<u8>, Vec<u8>)]) {
-        for (key, value) in changes {
-            self.leaves.insert(key.clone(), Hash::of(value));
+        if changes.is_empty() {
+            return;
         }
+        let version = self.version.map_or(0, |v| v + 1);
+        let values = changes
+            .iter()
+            .map(|(key, value)| (key_hash(key), Some(value.clone())));
+        // The in-memory reader never fails and every key hash is distinct
+        // (changes come from a map), so the update cannot fail.
+        let (root, batch) = Sha256Jmt::new(&self.nodes)
+            .put_value_set(values, version)
+            .expect("an in-memory tree update with distinct keys cannot fail");
+        self.nodes.write(batch);
+        self.version = Some(version);
+        self.root = Some(Hash(root.0));
     }
 
     pub fn root(&self) -> Hash {
-        let mut hasher = blake3::Hasher::new();
-        for (key, value) in &self.leaves {
-            hasher.update(&(key.len() as u64).to_le_bytes());
-            hasher.update(key);
-            hasher.update(&value.0);
+        self.root.unwrap_or(EMPTY_ROOT)
+    }
+
+    /// The value of `key` and a proof of it (or of its absence) against
+    /// [`StateTree::root`].
+    pub fn prove(&self, key: &[u8]) -> Option<(Option<Vec<u8>>, Proof)> {
+        let version = self.version?;
+        let (value, proof) = Sha256Jmt::new(&self.nodes)
+            .get_with_proof(key_hash(key), version)
+            .ok()?;
+        Some((value, Proof(proof)))
+    }
+}
+
+/// A proof that a key has a value, or none, at a state root.
+#[derive(Clone, Debug)]
+pub struct Proof(SparseMerkleProof<Sha256>);
+
+impl Proof {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        borsh::to_vec(&self.0).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Proof> {
+        borsh::from_slice(bytes).ok().map(Proof)
+    }
+}
+
+/// Whether `proof` shows that `key` has `value` (`None`: no value) in the
+/// state committed to by `root`.
+pub fn verify(root: &Hash, key: &[u8], value: Option<&[u8]>, proof: &Proof) -> bool {
+    proof
+        .0
+        .verify(RootHash(root.0), key_hash(key), value)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(entries: &[(&str, &str)]) -> StateTree {
+        let mut tree = StateTree::new();
+        let changes: Vec<(Vec<u8>, Vec<u8>)> = entries
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+        tree.apply(&changes);
+        tree
+    }
+
+    #[test]
+    fn the_root_depends_on_the_leaves_only() {
+        let mut one_by_one = StateTree::new();
+        for (key, value) in [("a", "1"), ("b", "2"), ("a", "3")] {
+            one_by_one.apply(&[(key.as_bytes().to_vec(), value.as_bytes().to_vec())]);
         }
-        Hash(*hasher.finalize().as_bytes())
+        assert_eq!(one_by_one.root(), tree(&[("b", "2"), ("a", "3")]).root());
+        assert_ne!(one_by_one.root(), tree(&[("b", "2"), ("a", "1")]).root());
+        assert_eq!(StateTree::new().root(), EMPTY_ROOT);
+    }
+
+    #[test]
+    fn proofs_verify_against_the_root_and_nothing_else() {
+        let tree = tree(&[("alice", "10"), ("bob", "20"), ("carol", "30")]);
+        let root = tree.root();
+        let (value, proof) = tree.prove(b"bob").unwrap();
+        assert_eq!(value.as_deref(), Some(&b"20"[..]));
+        assert!(verify(&root, b"bob", Some(b"20"), &proof));
+        assert!(!verify(&root, b"bob", Some(b"21"), &proof));
+        assert!(!verify(&root, b"alice", Some(b"20"), &proof));
+        let round_tripped = Proof::from_bytes(&proof.to_bytes()).unwrap();
+        assert!(verify(&root, b"bob", Some(b"20"), &round_tripped));
+        let (absent, proof) = tree.prove(b"dave").unwrap();
+        assert_eq!(absent, None);
+        assert!(verify(&root, b"dave", None, &proof));
     }
 }

@@ -191,6 +191,17 @@ fn contribution_value(contribution: &Contribution) -> Vec<u8> {
     encoder.finish()
 }
 
+/// Reads the reputation and tokens of an account leaf's value.
+pub fn account_balances(
+    value: &[u8],
+) -> Option<(stigmer_protocol::Fixed, stigmer_protocol::Fixed)> {
+    let mut decoder = crate::codec::Decoder::new(value);
+    decoder.u8("status").ok()?;
+    let reputation = decoder.fixed("reputation").ok()?;
+    let tokens = decoder.fixed("tokens").ok()?;
+    Some((reputation, tokens))
+}
+
 pub fn nonce_value(nonce: u64) -> Vec<u8> {
     nonce.to_le_bytes().to_vec()
 }

@@ -43,6 +43,10 @@ pub fn router(ledger: Shared) -> Router {
         .route("/api/v1/dcs", get(dcs))
         .route("/api/v1/dcs/{dc}", get(dc))
         .route("/api/v1/dcs/{dc}/contributions/{id}", get(contribution))
+        .route(
+            "/api/v1/dcs/{dc}/accounts/{agent}/proof",
+            get(account_proof),
+        )
         .route("/api/v1/agents/{agent}", get(agent))
         .route("/api/v1/agents/{agent}/nonce", get(nonce))
         .fallback(not_found)
@@ -512,6 +516,37 @@ async fn agent(State(ledger): State<Shared>, Path(agent): Path<String>) -> ApiRe
         "next_nonce": ledger.chain().next_nonce(&agent),
         "memberships": memberships,
         "log": serde_json::to_value(log).unwrap_or_default(),
+    })))
+}
+
+/// An account's leaf and its inclusion proof against the current state
+/// root, so that anyone can check a balance without trusting this node.
+async fn account_proof(
+    State(ledger): State<Shared>,
+    Path((dc_id, agent)): Path<(String, String)>,
+) -> ApiResult {
+    let ledger = lock(&ledger);
+    let dc = parse_dc(&dc_id)?;
+    let agent = AgentId::new(&agent).map_err(|e| bad_request(e.to_string()))?;
+    let chain = ledger.chain();
+    let member = chain
+        .state
+        .dc(&dc)
+        .and_then(|d| d.member(&agent))
+        .ok_or_else(|| not_found_error(format!("{agent} has no account in DC {dc}")))?;
+    let key = stigmer_ledger::leaves::account_key(&dc, &agent);
+    let (value, proof) = chain
+        .tree()
+        .prove(&key)
+        .ok_or_else(|| storage_error("the state tree is empty"))?;
+    Ok(Json(json!({
+        "height": chain.height,
+        "state_root": chain.state_root().to_string(),
+        "key": hex(&key),
+        "value": value.map(|v| hex(&v)),
+        "proof": hex(&proof.to_bytes()),
+        "reputation": member.reputation.to_string(),
+        "tokens": member.tokens.to_string(),
     })))
 }
 

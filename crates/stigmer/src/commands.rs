@@ -824,3 +824,73 @@ pub fn tx(args: TxArgs) -> anyhow::Result<Outcome> {
         },
     )
 }
+
+#[derive(Args)]
+pub struct ProveArgs {
+    dc: String,
+    /// A key name of yours or an agent id.
+    agent: String,
+    #[command(flatten)]
+    query: QueryArgs,
+}
+
+/// Fetches an account's leaf and proof and checks them here: the balances
+/// shown are those the state root commits to, whatever the node says.
+pub fn prove(args: ProveArgs) -> anyhow::Result<Outcome> {
+    use stigmer_ledger::commitment::{self, Proof};
+    let agent = agent_of(&args.agent).unwrap_or(args.agent.clone());
+    let data = match Client::new(&args.query.node)
+        .get(&format!("/api/v1/dcs/{}/accounts/{agent}/proof", args.dc))?
+    {
+        Answer::Ok(data) => data,
+        Answer::Refused(message) => {
+            print(&args.query, "error", &json!({ "error": message }), |_| {
+                format!("no: {message}")
+            });
+            return Ok(Outcome::No);
+        }
+    };
+    let bytes = |field: &str| -> anyhow::Result<Vec<u8>> {
+        let text = data[field]
+            .as_str()
+            .with_context(|| format!("the node sent no {field}"))?;
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or("zz"), 16))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{field} is not hex"))
+    };
+    let root = stigmer_ledger::Hash::parse(data["state_root"].as_str().unwrap_or_default())
+        .context("the node sent no state root")?;
+    let key = stigmer_ledger::leaves::account_key(&args.dc.parse()?, &agent.parse()?);
+    if bytes("key")? != key {
+        bail!("the node proved another key than the one asked for");
+    }
+    let value = bytes("value")?;
+    let proof = Proof::from_bytes(&bytes("proof")?).context("the proof is malformed")?;
+    let verified = commitment::verify(&root, &key, Some(&value), &proof);
+    let (reputation, tokens) =
+        stigmer_ledger::leaves::account_balances(&value).context("the leaf is malformed")?;
+    let result = json!({
+        "verified": verified,
+        "height": data["height"],
+        "state_root": root.to_string(),
+        "reputation": reputation.to_string(),
+        "tokens": tokens.to_string(),
+    });
+    print(&args.query, "proof", &result, |r| {
+        if verified {
+            format!(
+                "verified: at height {} (state root {}), reputation {} and {} tokens",
+                r["height"], root, reputation, tokens
+            )
+        } else {
+            "NOT verified: the proof does not match the state root".to_string()
+        }
+    });
+    Ok(if verified {
+        Outcome::Success
+    } else {
+        Outcome::No
+    })
+}

@@ -66,6 +66,8 @@ enum Command {
     Block(commands::BlockArgs),
     /// A transaction and its outcome.
     Tx(commands::TxArgs),
+    /// Check an account's balances against the state root with an inclusion proof.
+    Prove(commands::ProveArgs),
     /// Run Proof-of-Value scenarios offline (see SCENARIOS.md).
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -186,6 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Contribution(args) => commands::contribution(args),
         Command::Block(args) => commands::block(args),
         Command::Tx(args) => commands::tx(args),
+        Command::Prove(args) => commands::prove(args),
     }
 }
 

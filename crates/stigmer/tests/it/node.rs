@@ -225,6 +225,13 @@ fn a_community_lives_through_the_cli_and_the_api() {
     let membership = &agent["memberships"][0];
     // 100 - 1 (fee) + 40 (issued) - 2.5 (transfer)
     assert_eq!(membership["tokens"], "136.5");
+    // The balance checks out against the state root with an inclusion proof.
+    let (code, out) = run(&["prove", "garden", "ann"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("verified") && out.contains("136.5 tokens"),
+        "{out}"
+    );
     let explanations: Vec<&str> = agent["log"]
         .as_array()
         .unwrap()
