@@ -59,7 +59,7 @@ fn flipping_pays_under_classic_rules_only() {
 /// control run and in the attack run.
 fn simulate(rules: RuleSet, seed: u64, rounds: u32) -> (Fixed, Fixed) {
     let run = |attack: bool| {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let names: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
         let founders: Vec<(&str, u64, u64)> = names
             .iter()
