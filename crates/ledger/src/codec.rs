@@ -145,11 +145,9 @@ impl Encoder {
         }
     }
 
-    fn create_dc(&mut self, create: &CreateDc) {
-        self.str(create.id.as_str());
-        self.str(&create.name);
-        self.str(&create.token_symbol);
-        let params = &create.params;
+    /// A DC's parameters and contribution types: in `CreateDc` and in the
+    /// DC's state leaf alike.
+    pub fn dc_rules(&mut self, params: &DcParams, types: &BTreeMap<TypeName, ContributionType>) {
         self.u8(match params.rules {
             RuleSet::BackfeedClassic => 0,
             RuleSet::Backfeed => 1,
@@ -159,8 +157,8 @@ impl Encoder {
         self.bool(params.reward_evaluators_with_tokens);
         self.fixed(params.initial_reputation);
         self.fixed(params.initial_tokens);
-        self.len(create.types.len());
-        for (name, kind) in &create.types {
+        self.len(types.len());
+        for (name, kind) in types {
             self.str(name.as_str());
             self.fixed(kind.fee);
             self.fixed(kind.stake);
@@ -175,6 +173,13 @@ impl Encoder {
             self.fixed(kind.evaluator_token_fund);
             self.bool(kind.thanks_only);
         }
+    }
+
+    fn create_dc(&mut self, create: &CreateDc) {
+        self.str(create.id.as_str());
+        self.str(&create.name);
+        self.str(&create.token_symbol);
+        self.dc_rules(&create.params, &create.types);
         self.len(create.founders.len());
         for founder in &create.founders {
             self.str(founder.agent.as_str());

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use stigmer_protocol::state::{Contribution, Dc, Event, Member, MemberStatus};
-use stigmer_protocol::{AgentId, DcId, Receipt, RuleSet, State};
+use stigmer_protocol::{AgentId, DcId, Receipt, State};
 
 use crate::codec::Encoder;
 use crate::Hash;
@@ -89,35 +89,7 @@ pub fn dc_value(dc: &Dc) -> Vec<u8> {
     encoder.str(&dc.name);
     encoder.str(&dc.token_symbol);
     encoder.str(dc.steward.as_str());
-    encoder.u8(match dc.params.rules {
-        RuleSet::BackfeedClassic => 0,
-        RuleSet::Backfeed => 1,
-    });
-    encoder.fixed(dc.params.beta);
-    encoder.fixed(dc.params.referral_fraction);
-    encoder.bool(dc.params.reward_evaluators_with_tokens);
-    encoder.fixed(dc.params.initial_reputation);
-    encoder.fixed(dc.params.initial_tokens);
-    encoder.len(dc.types.len());
-    for (name, kind) in &dc.types {
-        encoder.str(name.as_str());
-        for value in [
-            kind.fee,
-            kind.stake,
-            kind.distribution_stake,
-            kind.reward_threshold,
-            kind.token_reward_factor,
-            kind.reputation_reward_factor,
-            kind.evaluator_token_fund,
-        ] {
-            encoder.fixed(value);
-        }
-        encoder.len(kind.evaluation_set.len());
-        for value in &kind.evaluation_set {
-            encoder.fixed(*value);
-        }
-        encoder.bool(kind.thanks_only);
-    }
+    encoder.dc_rules(&dc.params, &dc.types);
     encoder.fixed(dc.treasury);
     encoder.fixed(dc.token_supply);
     encoder.fixed(dc.total_reputation);
