@@ -15,7 +15,7 @@ use stigmer_protocol::{AgentId, ProtocolError, Receipt, State};
 use crate::block::{tx_root, Block, Header, BLOCK_TXS_MAX};
 use crate::commitment::StateTree;
 use crate::leaves::{self, LogHashes};
-use crate::tx::SignedTransaction;
+use crate::tx::{SignedTransaction, VerifiedTransaction};
 use crate::{Hash, LedgerError};
 
 /// What applying a block did.
@@ -43,6 +43,8 @@ pub struct Chain {
     pub height: u64,
     pub tip: Hash,
     pub tip_timestamp_ms: u64,
+    /// Transactions in blocks 1..=height, refused ones included.
+    pub n_transactions: u64,
     /// Where each successful protocol operation came from, by its sequence
     /// number: so that a log entry can name its transaction.
     origins: Vec<Origin>,
@@ -67,6 +69,7 @@ impl Chain {
             height: 0,
             tip: Hash::ZERO,
             tip_timestamp_ms: 0,
+            n_transactions: 0,
             origins: Vec::new(),
             log_hashes: LogHashes::default(),
             tree: StateTree::new(),
@@ -150,6 +153,17 @@ impl Chain {
     /// Checks what can be checked of a transaction before it is in a block:
     /// signature, chain id, and that its nonce is not already used.
     pub fn check_transaction(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {
+        self.check_chain_and_nonce(tx)?;
+        tx.verify_signature()
+    }
+
+    /// [`Chain::check_transaction`] for a transaction whose signature is
+    /// known to be good.
+    pub fn check_verified(&self, tx: &VerifiedTransaction) -> Result<(), LedgerError> {
+        self.check_chain_and_nonce(tx)
+    }
+
+    fn check_chain_and_nonce(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {
         if tx.transaction.chain_id != self.chain_id {
             return Err(LedgerError::WrongChain {
                 expected: self.chain_id.clone(),
@@ -163,16 +177,21 @@ impl Chain {
                 got: tx.transaction.nonce,
             });
         }
-        tx.verify_signature()
+        Ok(())
     }
 
     /// Builds the next block from `txs` (which must be valid for it, in
-    /// nonce order per signer) and applies it. Used by the proposer.
+    /// nonce order per signer) and applies it. Used by the proposer; the
+    /// signatures were checked when the transactions were verified.
     pub fn propose(
         &mut self,
         timestamp_ms: u64,
-        txs: Vec<SignedTransaction>,
+        txs: Vec<VerifiedTransaction>,
     ) -> Result<(Block, Applied), LedgerError> {
+        let txs: Vec<SignedTransaction> = txs
+            .into_iter()
+            .map(VerifiedTransaction::into_inner)
+            .collect();
         let mut block = Block {
             header: Header {
                 height: self.height + 1,
@@ -183,7 +202,7 @@ impl Chain {
             },
             txs,
         };
-        self.check_block(&block)?;
+        self.check_block(&block, Signatures::AlreadyVerified)?;
         let applied = self.execute(&block);
         block.header.state_root = self.state_root();
         self.finish(&block);
@@ -194,7 +213,7 @@ impl Chain {
     /// is unchanged, except for a state root mismatch, which means the block
     /// or this node is broken: the caller must stop rather than go on.
     pub fn apply_block(&mut self, block: &Block) -> Result<Applied, LedgerError> {
-        self.check_block(block)?;
+        self.check_block(block, Signatures::Verify)?;
         let applied = self.execute(block);
         let computed = self.state_root();
         if computed != block.header.state_root {
@@ -208,7 +227,7 @@ impl Chain {
         Ok(applied)
     }
 
-    fn check_block(&self, block: &Block) -> Result<(), LedgerError> {
+    fn check_block(&self, block: &Block, signatures: Signatures) -> Result<(), LedgerError> {
         let header = &block.header;
         let invalid = |reason: String| LedgerError::InvalidBlock {
             height: header.height,
@@ -254,8 +273,11 @@ impl Chain {
                     LedgerError::NonceGap { expected, got }
                 }));
             }
-            tx.verify_signature().map_err(wrong)?;
             next.insert(signer, expected + 1);
+        }
+        if signatures == Signatures::Verify {
+            verify_signatures(&block.txs)
+                .map_err(|(index, error)| invalid(format!("transaction {index}: {error}")))?;
         }
         Ok(())
     }
@@ -301,6 +323,7 @@ impl Chain {
         self.height = block.header.height;
         self.tip = block.hash();
         self.tip_timestamp_ms = block.header.timestamp_ms;
+        self.n_transactions += block.txs.len() as u64;
     }
 
     /// Recomputes the state root from every leaf, for `verify`.
@@ -315,4 +338,43 @@ impl Chain {
         tree.apply(&all);
         tree.root()
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signatures {
+    Verify,
+    AlreadyVerified,
+}
+
+/// Fewest signatures worth a thread of their own.
+const SIGNATURES_PER_THREAD_MIN: usize = 128;
+
+/// Checks every signature, on all cores: it is most of the cost of checking
+/// a block. Returns the first bad one.
+fn verify_signatures(txs: &[SignedTransaction]) -> Result<(), (usize, LedgerError)> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = txs.len().div_ceil(threads).max(SIGNATURES_PER_THREAD_MIN);
+    let first_bad = |start: usize, chunk: &[SignedTransaction]| {
+        chunk
+            .iter()
+            .enumerate()
+            .find_map(|(offset, tx)| Some((start + offset, tx.verify_signature().err()?)))
+    };
+    if txs.len() <= chunk {
+        return first_bad(0, txs).map_or(Ok(()), Err);
+    }
+    let bad = std::thread::scope(|scope| {
+        let workers: Vec<_> = txs
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, part)| scope.spawn(move || first_bad(n * chunk, part)))
+            .collect();
+        // Chunks are in order, so the first error found is the first bad one.
+        workers.into_iter().find_map(|worker| {
+            worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    });
+    bad.map_or(Ok(()), Err)
 }

@@ -190,6 +190,33 @@ impl SignedTransaction {
     pub fn signer(&self) -> AgentId {
         self.transaction.signer.agent()
     }
+
+    /// Checks the signature once, for a pool to hold and a proposer to
+    /// include the transaction without checking it again: a signature does
+    /// not depend on the state.
+    pub fn verified(self) -> Result<VerifiedTransaction, LedgerError> {
+        self.verify_signature()?;
+        Ok(VerifiedTransaction(self))
+    }
+}
+
+/// A transaction whose signature has been checked; only
+/// [`SignedTransaction::verified`] makes one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedTransaction(SignedTransaction);
+
+impl VerifiedTransaction {
+    pub fn into_inner(self) -> SignedTransaction {
+        self.0
+    }
+}
+
+impl std::ops::Deref for VerifiedTransaction {
+    type Target = SignedTransaction;
+
+    fn deref(&self) -> &SignedTransaction {
+        &self.0
+    }
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -66,6 +66,10 @@ impl From<NodeError> for ApiError {
     fn from(error: NodeError) -> ApiError {
         use stigmer_ledger::LedgerError as L;
         let status = match &error {
+            // Full is temporary: the client should try again shortly.
+            NodeError::Mempool(crate::mempool::MempoolError::Full) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             NodeError::Ledger(L::NonceReused { .. }) | NodeError::Mempool(_) => {
                 StatusCode::CONFLICT
             }
@@ -112,6 +116,7 @@ async fn status(State(ledger): State<Shared>) -> ApiResult {
         "state_root": chain.state_root().to_string(),
         "timestamp_ms": chain.tip_timestamp_ms,
         "validators": ledger.genesis().validators,
+        "transactions": chain.n_transactions,
         "pending_transactions": ledger.mempool().len(),
         "dcs": chain.state.dcs().count(),
     })))
@@ -146,6 +151,7 @@ async fn submit(
             SignedTransaction::decode(&bytes).map_err(|e| bad_request(e.to_string()))?
         }
     };
+    let tx = tx.verified().map_err(|e| bad_request(e.to_string()))?;
     let (hash, mut heights) = {
         let mut ledger = lock(&ledger);
         let hash = ledger.submit(tx)?;

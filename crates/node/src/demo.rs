@@ -145,7 +145,11 @@ pub async fn activity(ledger: Shared) {
                 .unwrap_or(0)
                 .max(ledger.chain().next_nonce(&key.agent()));
             let tx = key.sign(&ledger.chain().chain_id, nonce, operation);
-            if ledger.submit(tx).is_ok() {
+            let submitted = tx
+                .verified()
+                .map_err(crate::NodeError::from)
+                .and_then(|tx| ledger.submit(tx));
+            if submitted.is_ok() {
                 next_nonce.insert(member, nonce + 1);
                 n_actions += 1;
             }

@@ -13,7 +13,7 @@ use std::path::Path;
 use stigmer_ledger::block::{BLOCK_TXS_MAX, Block};
 use stigmer_ledger::chain::{Applied, Chain};
 use stigmer_ledger::store::Store;
-use stigmer_ledger::tx::SignedTransaction;
+use stigmer_ledger::tx::VerifiedTransaction;
 use stigmer_ledger::{Hash, LedgerError};
 use tokio::sync::watch;
 
@@ -89,10 +89,11 @@ impl NodeLedger {
         self.height_sender.subscribe()
     }
 
-    /// Accepts a transaction into the pool after checking its signature,
-    /// chain id and nonce. Returns its hash.
-    pub fn submit(&mut self, tx: SignedTransaction) -> Result<Hash, NodeError> {
-        self.head.check_transaction(&tx)?;
+    /// Accepts a transaction into the pool after checking its chain id and
+    /// nonce. Returns its hash. The signature is checked before, outside the
+    /// lock on the ledger, so that submissions verify in parallel.
+    pub fn submit(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {
+        self.head.check_verified(&tx)?;
         let next = self.head.next_nonce(&tx.signer());
         Ok(self.mempool.insert(tx, next)?)
     }
@@ -133,18 +134,25 @@ impl NodeLedger {
         if block.header.height <= self.finalized.height {
             return Ok(self.finalized.height);
         }
-        let applied: Applied = self.finalized.apply_block(block)?;
+        let known = self
+            .pending
+            .front()
+            .is_some_and(|front| front.hash() == block.hash());
+        // A block this node proposed or verified had its signatures checked
+        // then; executing it again and matching its state root is enough.
+        let applied: Applied = if known {
+            self.finalized.replay_block(block)?
+        } else {
+            self.finalized.apply_block(block)?
+        };
         self.store
             .commit_block(block, &applied.outcomes, &applied.changed_leaves)?;
-        match self.pending.front() {
-            Some(front) if front.hash() == block.hash() => {
-                self.pending.pop_front();
-            }
-            _ => {
-                // Another block won: what was speculated on is void.
-                self.pending.clear();
-                self.head = self.finalized.clone();
-            }
+        if known {
+            self.pending.pop_front();
+        } else {
+            // Another block won: what was speculated on is void.
+            self.pending.clear();
+            self.head = self.finalized.clone();
         }
         self.mempool.prune(&self.finalized);
         let height = self.finalized.height;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use stigmer_ledger::Hash;
 use stigmer_ledger::chain::Chain;
-use stigmer_ledger::tx::SignedTransaction;
+use stigmer_ledger::tx::VerifiedTransaction;
 use stigmer_protocol::AgentId;
 
 /// Most transactions the pool holds.
@@ -14,7 +14,7 @@ pub const NONCE_AHEAD_MAX: u64 = 1_000;
 
 #[derive(Default)]
 pub struct Mempool {
-    by_signer: BTreeMap<AgentId, BTreeMap<u64, SignedTransaction>>,
+    by_signer: BTreeMap<AgentId, BTreeMap<u64, VerifiedTransaction>>,
     hashes: BTreeMap<Hash, (AgentId, u64)>,
 }
 
@@ -53,7 +53,11 @@ impl Mempool {
     }
 
     /// Adds a transaction already checked against the chain.
-    pub fn insert(&mut self, tx: SignedTransaction, next_nonce: u64) -> Result<Hash, MempoolError> {
+    pub fn insert(
+        &mut self,
+        tx: VerifiedTransaction,
+        next_nonce: u64,
+    ) -> Result<Hash, MempoolError> {
         let hash = tx.hash();
         if self.hashes.contains_key(&hash) {
             return Ok(hash);
@@ -81,8 +85,8 @@ impl Mempool {
     /// Up to `max` transactions that can follow `chain`: for each signer, the
     /// unbroken run of nonces from its next one. Signers take turns so that
     /// one busy signer does not starve the others.
-    pub fn select(&self, chain: &Chain, max: u32) -> Vec<SignedTransaction> {
-        let mut runs: Vec<Vec<&SignedTransaction>> = self
+    pub fn select(&self, chain: &Chain, max: u32) -> Vec<VerifiedTransaction> {
+        let mut runs: Vec<Vec<&VerifiedTransaction>> = self
             .by_signer
             .iter()
             .map(|(signer, queue)| {

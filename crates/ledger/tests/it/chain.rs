@@ -24,7 +24,12 @@ fn blocks() -> Vec<Block> {
     batches
         .into_iter()
         .enumerate()
-        .map(|(index, txs)| chain.propose(1_000 * index as u64, txs).unwrap().0)
+        .map(|(index, txs)| {
+            chain
+                .propose(1_000 * index as u64, verified(txs))
+                .unwrap()
+                .0
+        })
         .collect()
 }
 

@@ -1,12 +1,16 @@
 use std::collections::BTreeMap;
 
-use stigmer_ledger::tx::Keypair;
+use stigmer_ledger::tx::{Keypair, SignedTransaction, VerifiedTransaction};
 use stigmer_protocol::{ContributionType, CreateDc, DcId, DcParams, Fixed, Founder, Operation};
 
 pub const CHAIN: &str = "test-chain";
 
 pub fn keypair(n: u8) -> Keypair {
     Keypair::from_seed([n; 32])
+}
+
+pub fn verified(txs: Vec<SignedTransaction>) -> Vec<VerifiedTransaction> {
+    txs.into_iter().map(|tx| tx.verified().unwrap()).collect()
 }
 
 pub fn create_dc(founders: &[&Keypair]) -> Operation {

@@ -10,7 +10,7 @@ fn committed_blocks_survive_reopening_and_are_written_once() {
     let ann = keypair(1);
     let mut chain = Chain::new(CHAIN);
     let (block, applied) = chain
-        .propose(7, vec![ann.sign(CHAIN, 0, create_dc(&[&ann]))])
+        .propose(7, verified(vec![ann.sign(CHAIN, 0, create_dc(&[&ann]))]))
         .unwrap();
     {
         let store = Store::open(&dir, CHAIN).unwrap();

@@ -5,10 +5,18 @@
 //! the update into a channel; a separate task fetches the finalization certificate, runs
 //! the hook and then acknowledges the block. Marshal persists "processed height" only
 //! after the acknowledgement, which is what makes restart resume at the right place.
+//!
+//! The ledger's own applied height decides what the hook sees: heights at or
+//! below it are acknowledged without calling the hook, and if marshal resumes
+//! above the next one (the ledger directory was lost or restored from an
+//! older copy, but not consensus's) the missing blocks are read back from
+//! marshal's archive of finalized blocks first. The hook sees exactly
+//! `applied + 1, applied + 2, ...`.
 
 use super::{Block, FinalizedHook, MarshalMailbox};
+use crate::api::{Shared, lock};
 use commonware_actor::Feedback;
-use commonware_consensus::{Heightable, Reporter, marshal::Update};
+use commonware_consensus::{Heightable, Reporter, marshal::Update, types::Height};
 use commonware_runtime::{Handle, Spawner};
 use commonware_utils::Acknowledgement as _;
 use futures::{
@@ -19,7 +27,7 @@ use std::sync::{
     Arc,
     atomic::{AtomicU64, Ordering},
 };
-use tracing::debug;
+use tracing::{debug, error, info};
 
 /// The `Reporter` given to marshal (`Actor::start`).
 #[derive(Clone)]
@@ -43,6 +51,7 @@ impl Reporter for Finalizer {
 pub(crate) struct Worker {
     receiver: UnboundedReceiver<Update<Block>>,
     marshal: MarshalMailbox,
+    ledger: Shared,
     on_finalized: FinalizedHook,
     processed: Arc<AtomicU64>,
     tip: Arc<AtomicU64>,
@@ -50,6 +59,7 @@ pub(crate) struct Worker {
 
 pub(crate) fn new(
     marshal: MarshalMailbox,
+    ledger: Shared,
     on_finalized: FinalizedHook,
     processed: Arc<AtomicU64>,
     tip: Arc<AtomicU64>,
@@ -60,6 +70,7 @@ pub(crate) fn new(
         Worker {
             receiver,
             marshal,
+            ledger,
             on_finalized,
             processed,
             tip,
@@ -73,6 +84,8 @@ impl Worker {
     }
 
     async fn run(mut self) {
+        let restored = self.processed.load(Ordering::Acquire);
+        self.catch_up(restored).await;
         while let Some(update) = self.receiver.next().await {
             match update {
                 Update::Tip(round, height, digest) => {
@@ -80,19 +93,55 @@ impl Worker {
                     self.tip.fetch_max(height.get(), Ordering::AcqRel);
                 }
                 Update::Block(block, ack) => {
-                    let height = block.height();
-                    // Marshal archives a block's finalization (when it has one) before
-                    // dispatching the block, so this is a local read.
-                    let certified = self.marshal.get_finalization(height).await.is_some();
-                    // Durable before the acknowledgement: marshal records the
-                    // processed height only after it.
-                    (self.on_finalized)(block.inner());
-                    self.processed.fetch_max(height.get(), Ordering::AcqRel);
-                    self.tip.fetch_max(height.get(), Ordering::AcqRel);
-                    debug!(height = height.get(), certified, "finalized block");
+                    let height = block.height().get();
+                    if height <= lock(&self.ledger).chain().height {
+                        debug!(height, "already applied");
+                        self.mark(height);
+                        ack.acknowledge();
+                        continue;
+                    }
+                    self.catch_up(height - 1).await;
+                    self.deliver(block.inner()).await;
                     ack.acknowledge();
                 }
             }
         }
+    }
+
+    /// Replays from marshal's archive the finalized blocks up to `height`
+    /// that the ledger lacks. At start, marshal's processed height may be
+    /// ahead of the ledger (its directory was lost); without this, the
+    /// ledger could never build on the blocks consensus builds on.
+    async fn catch_up(&mut self, height: u64) {
+        let applied = lock(&self.ledger).chain().height;
+        for missing in applied + 1..=height {
+            let Some(old) = self.marshal.get_block(Height::new(missing)).await else {
+                // Going on would fork this node from everyone else.
+                error!(height = missing, "marshal has no finalized block; stopping");
+                eprintln!(
+                    "stigmer: finalized block {missing} is in neither the ledger nor the \
+                     consensus archive; stopping"
+                );
+                std::process::exit(3);
+            };
+            info!(height = missing, "replaying a finalized block from marshal");
+            self.deliver(old.inner()).await;
+        }
+    }
+
+    /// Hands a finalized block to the hook, which makes it durable.
+    async fn deliver(&mut self, block: &Block) {
+        let height = block.height();
+        // Marshal archives a block's finalization (when it has one) before
+        // dispatching the block, so this is a local read.
+        let certified = self.marshal.get_finalization(height).await.is_some();
+        (self.on_finalized)(block);
+        self.mark(height.get());
+        debug!(height = height.get(), certified, "finalized block");
+    }
+
+    fn mark(&self, height: u64) {
+        self.processed.fetch_max(height, Ordering::AcqRel);
+        self.tip.fetch_max(height, Ordering::AcqRel);
     }
 }

@@ -345,7 +345,7 @@ where
 
     // Our application, wrapped by marshal's deferred-verification adapter.
     let app = App {
-        ledger,
+        ledger: ledger.clone(),
         genesis_hash,
         block_interval: timing.block_interval,
         max_future_skew: timing.max_future_skew,
@@ -360,6 +360,7 @@ where
     // Reporter for marshal's ordered finalized blocks.
     let (finalizer, worker) = finalizer::new(
         marshal_mailbox.clone(),
+        ledger.clone(),
         on_finalized,
         processed.clone(),
         tip.clone(),

@@ -1,6 +1,7 @@
 //! End-to-end: a real node process, driven through the CLI and the HTTP
 //! API; and the crash test: SIGKILL during a load of transactions, restart,
-//! nothing reported finalized is lost, and `stigmer verify` passes.
+//! nothing reported finalized is lost, and `stigmer verify` passes; then the
+//! ledger's directory is wiped and rebuilt from consensus's archive.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -372,7 +373,60 @@ fn nothing_finalized_is_lost_when_the_node_is_killed() {
             "finalized"
         );
     }
+    let height = node.get("/api/v1/status").1["height"].as_u64().unwrap();
     node.kill();
     let output = cli_offline(&home, &["verify", "--data-dir", data.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output));
+
+    // The ledger's directory lost (but not consensus's): the node rebuilds it
+    // from consensus's archive of finalized blocks.
+    std::fs::remove_dir_all(data.join("ledger")).unwrap();
+    let node = Node::start(&data);
+    node.wait_for_height(height);
+    for hash in &finalized {
+        assert_eq!(
+            node.get(&format!("/api/v1/transactions/{hash}")).1["status"],
+            "finalized",
+            "{hash} not rebuilt"
+        );
+    }
+    node.kill();
+    let output = cli_offline(&home, &["verify", "--data-dir", data.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+}
+
+/// The node benchmark runs end to end at a small size (its figures are for
+/// people, not for this test).
+#[test]
+fn the_node_benchmark_runs() {
+    let scratch = Scratch::new("bench");
+    let output = Command::new(stigmer_bin())
+        .args([
+            "bench",
+            "node",
+            "--txs",
+            "300",
+            "--members",
+            "20",
+            "--clients",
+            "2",
+            "--block-interval-ms",
+            "50",
+            "--chain-txs",
+            "3000",
+            "--dir",
+        ])
+        .arg(scratch.0.join("bench"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let report = text(&output);
+    assert!(
+        report.contains("ratio to raw ed25519 verification"),
+        "{report}"
+    );
+    assert!(
+        report.contains("for a chain of 3000 transactions"),
+        "{report}"
+    );
 }

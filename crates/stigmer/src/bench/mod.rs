@@ -5,6 +5,10 @@
 //! multiply-divides (the arithmetic an evaluation is made of), and for the
 //! reference-sized scenario the reference implementation's time.
 
+mod node;
+
+pub use node::{NodeArgs, node};
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
