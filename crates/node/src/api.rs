@@ -49,6 +49,9 @@ pub fn router(ledger: Shared) -> Router {
         )
         .route("/api/v1/agents/{agent}", get(agent))
         .route("/api/v1/agents/{agent}/nonce", get(nonce))
+        .route("/api/v1/dcs/{dc}/history", get(dc_history))
+        .route("/api/v1/events", get(events))
+        .merge(crate::ui::router())
         .fallback(not_found)
         .with_state(ledger)
 }
@@ -287,6 +290,9 @@ async fn block(State(ledger): State<Shared>, Path(height): Path<u64>) -> ApiResu
                 "ok": matches!(outcome, Some(Ok(()))),
                 "error": outcome.and_then(|o| o.err()),
                 "transaction": TransactionJson::from_signed(tx),
+                // The canonical bytes, so that anyone can recompute the
+                // hashes and roots (the web UI does, in the browser).
+                "encoded": hex(&tx.encode()),
             })
         })
         .collect();
@@ -587,4 +593,99 @@ fn event_kind(event: &Event) -> &'static str {
 
 pub fn hex_of(bytes: &[u8]) -> String {
     hex(bytes)
+}
+
+/// A DC's token supply and issuance over time: one point per block in which
+/// tokens were created (allocations on joining, rewards for work and
+/// evaluation, referral shares).
+async fn dc_history(State(ledger): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let ledger = lock(&ledger);
+    let dc = find_dc(&ledger, &parse_dc(&id)?)?;
+    // Tokens created by each operation, then per block.
+    let mut minted_by_op: std::collections::BTreeMap<u64, (Fixed, Fixed)> = Default::default();
+    for member in dc.members() {
+        for entry in &member.log {
+            let minted = entry.event.tokens_minted();
+            if minted == Fixed::ZERO {
+                continue;
+            }
+            let for_work = if matches!(entry.event, Event::Joined { .. }) {
+                Fixed::ZERO
+            } else {
+                minted
+            };
+            let sums = minted_by_op
+                .entry(entry.op)
+                .or_insert((Fixed::ZERO, Fixed::ZERO));
+            sums.0 = sums.0.checked_add(minted).unwrap_or(sums.0);
+            sums.1 = sums.1.checked_add(for_work).unwrap_or(sums.1);
+        }
+    }
+    let mut by_height: std::collections::BTreeMap<u64, (Fixed, Fixed)> = Default::default();
+    for (op, (minted, for_work)) in minted_by_op {
+        let height = ledger.chain().origin(op).map_or(0, |origin| origin.height);
+        let sums = by_height
+            .entry(height)
+            .or_insert((Fixed::ZERO, Fixed::ZERO));
+        sums.0 = sums.0.checked_add(minted).unwrap_or(sums.0);
+        sums.1 = sums.1.checked_add(for_work).unwrap_or(sums.1);
+    }
+    let (mut supply, mut issued) = (Fixed::ZERO, Fixed::ZERO);
+    let mut points = Vec::with_capacity(by_height.len());
+    for (height, (minted, for_work)) in by_height {
+        supply = supply.checked_add(minted).unwrap_or(supply);
+        issued = issued.checked_add(for_work).unwrap_or(issued);
+        let timestamp_ms = if height == 0 {
+            Some(ledger.genesis().timestamp_ms)
+        } else {
+            ledger
+                .store()
+                .block(height)
+                .map_err(storage_error)?
+                .map(|block| block.header.timestamp_ms)
+        };
+        points.push(json!({
+            "height": height,
+            "timestamp_ms": timestamp_ms,
+            "token_supply": supply.to_string(),
+            "issued_for_work": issued.to_string(),
+        }));
+    }
+    Ok(Json(json!({ "dc": dc.id.to_string(), "points": points })))
+}
+
+/// Server-sent events: `block` after every finalized block, with the new
+/// height and the count of finalized transactions, so a page knows when to
+/// read again.
+async fn events(
+    State(ledger): State<Shared>,
+) -> axum::response::sse::Sse<
+    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    let heights = lock(&ledger).watch_height();
+    let stream = futures::stream::unfold(
+        (heights, ledger, true),
+        |(mut heights, ledger, first)| async move {
+            // The first event describes where the chain is now.
+            if !first {
+                heights.changed().await.ok()?;
+            }
+            heights.borrow_and_update();
+            let data = {
+                let ledger = lock(&ledger);
+                let chain = ledger.chain();
+                json!({
+                    "height": chain.height,
+                    "tip": chain.tip.to_string(),
+                    "state_root": chain.state_root().to_string(),
+                    "timestamp_ms": chain.tip_timestamp_ms,
+                    "transactions": chain.n_transactions,
+                })
+            };
+            let event = SseEvent::default().event("block").data(data.to_string());
+            Some((Ok(event), (heights, ledger, false)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -16,6 +16,7 @@ pub mod json;
 pub mod ledger;
 pub mod mempool;
 pub mod run;
+pub mod ui;
 
 use stigmer_ledger::{Hash, LedgerError};
 

@@ -1,0 +1,215 @@
+// The main flows of the web UI in headless Chromium, against a real node:
+// three people, each in their own browser, make keys; one founds a
+// cooperative with another; a newcomer joins with a new key and records a
+// contribution; the founders evaluate it until enough reputation has spoken;
+// the newcomer sees the reward and why. Every page is also checked at phone
+// width, pages are screenshotted, and any console error fails the run.
+//
+// Usage: node flow.mjs STIGMER_BINARY SCREENSHOT_DIR
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const [binary = '../../target/debug/stigmer', shots = '../../target/screenshots'] = process.argv.slice(2);
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const STEP_TIMEOUT_MS = 30_000;
+
+mkdirSync(shots, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), 'stigmer-browser-'));
+const problems = [];
+let node;
+let browser;
+
+function fail(message) {
+  throw new Error(message);
+}
+
+async function run(command, args) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (data) => { output += data; });
+  child.stderr.on('data', (data) => { output += data; });
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  if (code !== 0) fail(`${command} ${args.join(' ')} exited ${code}: ${output}`);
+  return output;
+}
+
+async function startNode() {
+  const dataDir = join(scratch, 'node');
+  await run(binary, ['init', '--data-dir', dataDir, '--chain-id', 'browser-test']);
+  node = spawn(binary, ['node', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--p2p-port', '0', '--block-interval-ms', '100'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: node.stdout });
+  const address = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the node did not start')), STEP_TIMEOUT_MS);
+    lines.on('line', (line) => {
+      if (line.startsWith('api ')) {
+        clearTimeout(timer);
+        resolve(line.slice(4).trim());
+      }
+    });
+  });
+  return address;
+}
+
+/** A person with their own browser storage. */
+async function person(name, base, viewport = { width: 1200, height: 900 }) {
+  const context = await browser.newContext({ viewport, baseURL: base });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`${name}: console error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`${name}: page error: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 500) problems.push(`${name}: ${response.status()} from ${response.url()}`);
+  });
+  return { name, context, page };
+}
+
+async function shot(who, label) {
+  await who.page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
+}
+
+async function makeKey(who) {
+  await who.page.goto('/#/keys');
+  await who.page.getByLabel('Name (for you only)').fill(who.name);
+  await who.page.getByRole('button', { name: 'Make a new key' }).click();
+  const status = who.page.getByRole('status').filter({ hasText: `Made ${who.name}` });
+  await status.waitFor();
+  const text = await status.textContent();
+  const agent = text.match(/[0-9a-f]{64}/)?.[0] || fail(`no agent id in ${text}`);
+  who.agent = agent;
+  return agent;
+}
+
+/** Waits for a transaction form's answer and fails on anything but success. */
+async function expectDone(form) {
+  const status = form.locator('.form-status');
+  await status.filter({ hasText: /Done|said no|[Ee]rror|not|cannot/ }).waitFor();
+  const text = await status.textContent();
+  if (!text.startsWith('Done')) fail(`the transaction was not applied: ${text}`);
+}
+
+async function main() {
+  const base = await startNode();
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+
+  const ana = await person('ana', base);
+  const bo = await person('bo', base);
+  const dan = await person('dan', base, { width: 390, height: 844 }); // a phone
+
+  await makeKey(ana);
+  await makeKey(bo);
+  await makeKey(dan);
+  await shot(ana, '01-keys');
+
+  // Ana founds a cooperative with Bo.
+  await ana.page.goto('/#/new-dc');
+  await ana.page.getByLabel('Short id').fill('garden');
+  await ana.page.getByLabel('Name', { exact: true }).fill('Community garden');
+  await ana.page.getByLabel('Token symbol').fill('SEED');
+  await ana.page.getByLabel('Scale evaluators choose from').selectOption('0-5');
+  await ana.page.getByLabel('Founders besides you').fill(bo.agent);
+  await shot(ana, '02-found-form');
+  await ana.page.getByRole('button', { name: 'Found it' }).click();
+  await ana.page.waitForURL(/#\/tx\//);
+  await ana.page.getByText('applied').first().waitFor();
+  await shot(ana, '03-founded');
+
+  // Dan, on a phone, joins with his new key, using the keyboard only.
+  await dan.page.goto('/#/dc/garden');
+  const join = dan.page.getByRole('form', { name: 'Join this cooperative' });
+  await join.getByLabel('Referred by').focus();
+  await dan.page.keyboard.type(ana.agent);
+  await dan.page.keyboard.press('Tab');
+  await dan.page.keyboard.press('Enter');
+  await expectDone(join);
+
+  // Dan records a contribution.
+  const contribute = dan.page.getByRole('form', { name: 'Record a contribution' });
+  await contribute.waitFor();
+  await contribute.getByLabel('What did you do?').fill('Built the compost bins');
+  await contribute.getByRole('button', { name: 'Record it' }).click();
+  await expectDone(contribute);
+  await shot(dan, '04-phone-dc-after-contributing');
+
+  // Ana and Bo evaluate it: together they hold most of the reputation.
+  for (const [who, value] of [[ana, '4'], [bo, '5']]) {
+    await who.page.goto('/#/dc/garden');
+    await who.page.getByRole('link', { name: 'Built the compost bins' }).click();
+    const evaluate = who.page.getByRole('form', { name: 'Evaluate' });
+    await evaluate.getByText(value, { exact: true }).click();
+    await evaluate.getByRole('button', { name: 'Evaluate' }).click();
+    await expectDone(evaluate);
+  }
+  await ana.page.reload();
+  await ana.page.getByText(/The score rose/).first().waitFor();
+  await shot(ana, '05-contribution-rewarded');
+
+  // Dan sees his reward and why.
+  await dan.page.goto(`/#/agent/${dan.agent}`);
+  const reward = dan.page.getByRole('row').filter({ hasText: /rewarded|issued|reward/i }).first();
+  await reward.waitFor();
+  const rewardText = await reward.textContent();
+  if (!/Built the compost bins/.test(rewardText)) fail(`the reward does not name the contribution: ${rewardText}`);
+  await shot(dan, '06-phone-reward-explained');
+
+  // The dashboard's pictures and the explorer's integrity checks.
+  await ana.page.goto('/#/dc/garden');
+  await ana.page.getByRole('img', { name: /Lorenz curve of reputation: Gini coefficient/ }).waitFor();
+  await ana.page.getByRole('img', { name: /SEED over time/ }).waitFor();
+  await shot(ana, '07-dashboard');
+  await ana.page.goto('/#/blocks');
+  await ana.page.getByText('✓ hash and link check out').first().waitFor();
+  if (await ana.page.getByText('✗').count()) fail('a block does not check out in the explorer');
+  await shot(ana, '08-explorer');
+  const busy = await ana.page.locator('tr', { hasText: /✓/ }).filter({ hasNot: ana.page.locator('td.n', { hasText: /^0$/ }) }).first();
+  await busy.getByRole('link').first().click();
+  await ana.page.getByText(/signatures verified by this browser/).waitFor();
+  if (await ana.page.locator('.checks .error').count()) fail('a block check failed in the browser');
+  await shot(ana, '09-block-checked');
+
+  // Live: a new contribution appears on Ana's open dashboard without reloading.
+  await ana.page.goto('/#/dc/garden');
+  await ana.page.getByRole('link', { name: 'Built the compost bins' }).waitFor();
+  const contributeAgain = dan.page.getByRole('form', { name: 'Record a contribution' });
+  await dan.page.goto('/#/dc/garden');
+  await contributeAgain.getByLabel('What did you do?').fill('Watered the seedlings');
+  await contributeAgain.getByRole('button', { name: 'Record it' }).click();
+  await expectDone(contributeAgain);
+  await ana.page.getByRole('link', { name: 'Watered the seedlings' }).waitFor();
+
+  // Keyboard basics: the skip link is the first stop and leads to the content.
+  await ana.page.keyboard.press('Tab');
+  const focused = await ana.page.evaluate(() => document.activeElement?.textContent);
+  if (focused !== 'Skip to content') fail(`the first Tab stop is ${JSON.stringify(focused)}`);
+
+  // Nothing wider than a phone's screen.
+  for (const path of ['/#/', '/#/dc/garden', '/#/blocks', `/#/agent/${dan.agent}`]) {
+    await dan.page.goto(path);
+    await dan.page.locator('main h1').waitFor();
+    await dan.page.waitForTimeout(300);
+    const overflow = await dan.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 1) fail(`${path} is ${overflow}px wider than a phone`);
+  }
+}
+
+try {
+  await main();
+  if (problems.length) fail(`problems in the browser:\n${problems.join('\n')}`);
+  console.log(`browser flow: ok (screenshots in ${shots})`);
+} catch (error) {
+  console.error(`browser flow: FAILED: ${error.message}`);
+  if (problems.length) console.error(problems.join('\n'));
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  if (node) node.kill('SIGKILL');
+  rmSync(scratch, { recursive: true, force: true });
+}
