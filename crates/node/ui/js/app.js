@@ -10,6 +10,13 @@ import * as wallet from './wallet.js';
 
 const main = document.getElementById('main');
 const live = document.getElementById('live');
+const notice = document.getElementById('notice');
+
+/** Tells the person how their last transaction went, wherever they are on the page. */
+function announce(className, ...content) {
+  notice.className = `notice-bar ${className}`;
+  fill(notice, ...content);
+}
 
 // ---------------------------------------------------------------- routing
 
@@ -29,7 +36,9 @@ const routes = [
 let refreshPage = null;
 let routeNumber = 0;
 
-async function route() {
+/** Shows the page the address names. After a navigation (not on the first
+ * load) focus moves to the content, as a screen reader expects. */
+async function route(event) {
   const hash = location.hash || '#/';
   const number = ++routeNumber;
   refreshPage = null;
@@ -42,7 +51,7 @@ async function route() {
       } catch (error) {
         if (number === routeNumber) showError(error);
       }
-      if (number === routeNumber) {
+      if (number === routeNumber && event) {
         main.focus({ preventScroll: true });
       }
       return;
@@ -144,25 +153,28 @@ function txForm(label, fields, operation, { button = label, after } = {}) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     submit.disabled = true;
-    fill(status, 'Signing in your browser and sending…');
-    status.className = 'form-status';
+    const say = (className, ...content) => {
+      status.className = `form-status ${className}`;
+      fill(status, ...content);
+      // The form may vanish when the page is read again (a join form once
+      // joined): the notice bar keeps the answer in view.
+      announce(className, `${label}: `, ...content.map((part) => (part instanceof Node ? part.cloneNode(true) : part)));
+    };
+    say('', 'Signing in your browser and sending…');
     try {
       const op = await operation(new FormData(form));
       const answer = await wallet.submit(op);
       if (answer.status === 'finalized' && answer.ok) {
-        status.className = 'form-status ok';
-        fill(status, 'Done: finalized in ', txLink({ hash: answer.hash, height: answer.height }), '.');
+        say('ok', 'Done: finalized in ', txLink({ hash: answer.hash, height: answer.height }), '.');
         if (after) after(answer);
       } else if (answer.status === 'finalized') {
-        status.className = 'form-status error';
-        fill(status, `The ledger said no: ${answer.error}. Nothing changed. `, txLink({ hash: answer.hash, height: answer.height }, 'See the transaction'));
+        say('error', `The ledger said no: ${answer.error}. Nothing changed. `, txLink({ hash: answer.hash, height: answer.height }, 'See the transaction'));
       } else {
-        fill(status, 'Sent; waiting for the next block.');
+        say('', 'Sent; waiting for the next block.');
       }
       if (refreshPage) refreshPage();
     } catch (error) {
-      status.className = 'form-status error';
-      fill(status, error.message);
+      say('error', error.message);
     } finally {
       submit.disabled = false;
     }
@@ -231,7 +243,8 @@ async function dcPage(id) {
         }, { button: 'Join' }));
     }
     const scored = Object.entries(dc.types).filter(([, t]) => !t.thanks_only).map(([n]) => n);
-    const typeNames = Object.keys(dc.types);
+    // Scored kinds first: they are what most contributions are.
+    const typeNames = [...scored, ...Object.keys(dc.types).filter((n) => !scored.includes(n))];
     return h('div', {},
       h('h2', {}, `You: ${me.name}`),
       h('p', {}, words.amount(member.reputation), ' reputation · ', words.amount(member.tokens), ` ${symbol} · `,
@@ -364,7 +377,7 @@ async function contributionPage(dcId, id) {
           words.amount(c.reputation_issued), ' reputation to the contributor · ', `${c.n_thanks} thanks`)),
       h('figure', {},
         charts.lines([{ name: 'engaged share', points: [[0, 0], ...points] }],
-          { xLabel: 'evaluations →', yLabel: 'share', label: 'Engaged reputation approaching the threshold', threshold }),
+          { xLabel: 'evaluations →', yLabel: 'share', label: 'Engaged reputation approaching the threshold', threshold, yMax: 1 }),
         h('figcaption', {}, `The share of reputation engaged after each evaluation; the line marks ${words.percent(threshold)}.`)));
   });
 

@@ -17,7 +17,7 @@ function axes(xLabel, yLabel) {
     s('line', { x1: PAD, y1: H - PAD, x2: W - 8, y2: H - PAD, class: 'axis' }),
     s('line', { x1: PAD, y1: 8, x2: PAD, y2: H - PAD, class: 'axis' }),
     s('text', { x: W - 8, y: H - 8, 'text-anchor': 'end', class: 'label' }, xLabel),
-    s('text', { x: 4, y: 14, class: 'label' }, yLabel),
+    s('text', { x: PAD + 4, y: 12, class: 'label' }, yLabel),
   ];
 }
 
@@ -53,13 +53,13 @@ export function lorenz(values, what) {
 }
 
 /** Lines over a shared x axis: `series` is [{name, points: [[x, y]...]}]. */
-export function lines(series, { xLabel, yLabel, label, threshold }) {
+export function lines(series, { xLabel, yLabel, label, threshold, yMax }) {
   const all = series.flatMap((one) => one.points);
   if (all.length === 0) return h('p', { class: 'muted' }, 'Nothing to draw yet.');
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]).concat(threshold === undefined ? [] : [threshold]);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const y1 = Math.max(...ys, 0) || 1;
+  const y1 = yMax || Math.max(...ys, 0) || 1;
   const x = (v) => PAD + (x1 === x0 ? 0.5 : (v - x0) / (x1 - x0)) * (W - 8 - PAD);
   const y = (v) => H - PAD - (v / y1) * (H - PAD - 8);
   const drawn = series.map((one, index) => s('polyline', {
@@ -67,15 +67,14 @@ export function lines(series, { xLabel, yLabel, label, threshold }) {
     class: `series series-${index}`,
   }));
   const legend = series.map((one, index) => s('text', {
-    x: PAD + 6, y: 24 + 14 * index, class: `legend series-${index}`,
+    x: PAD + 6, y: 28 + 14 * index, class: `legend series-${index}`,
   }, one.name));
   const extra = [];
   if (threshold !== undefined) {
     extra.push(s('line', { x1: PAD, y1: y(threshold), x2: W - 8, y2: y(threshold), class: 'threshold' }));
     extra.push(s('text', { x: W - 10, y: y(threshold) - 4, 'text-anchor': 'end', class: 'label' }, 'threshold'));
   }
-  extra.push(s('text', { x: PAD - 4, y: 14, 'text-anchor': 'end', class: 'label' }, ''));
-  extra.push(s('text', { x: PAD - 2, y: 20, 'text-anchor': 'start', class: 'tick' }, ` ${y1.toLocaleString('en', { maximumFractionDigits: 2 })}`));
+  extra.push(s('text', { x: PAD - 3, y: y(y1) + 4, 'text-anchor': 'end', class: 'tick' }, y1.toLocaleString('en', { maximumFractionDigits: 2 })));
   return frame(label, ...axes(xLabel, yLabel), ...extra, ...drawn, ...legend);
 }
 
