@@ -116,6 +116,7 @@ pub async fn activity(ledger: Shared) {
     let mut rng = Rng::new(1848);
     let mut next_nonce: BTreeMap<u32, u64> = BTreeMap::new();
     let mut contributions: Vec<(String, u32, bool)> = Vec::new();
+    let mut evaluated: std::collections::BTreeSet<(u32, usize)> = Default::default();
     let mut n_actions: u64 = 0;
     // Restarted demos continue where they stopped.
     {
@@ -136,9 +137,26 @@ pub async fn activity(ledger: Shared) {
         let actions = if burst { 12 } else { 2 };
         for _ in 0..actions {
             let member = rng.below(u64::from(DEMO_MEMBERS)) as u32;
-            let operation = next_action(&mut rng, member, &mut contributions);
             let key = member_key(member);
             let mut ledger = lock(&ledger);
+            // Only act on contributions already on the ledger: one still in
+            // the pool may land after the action in the same block.
+            let on_ledger = |id: &str| {
+                let dc = ledger
+                    .chain()
+                    .state
+                    .dc(&DEMO_DC.parse().expect("a valid id"));
+                let id = id.parse().ok();
+                dc.zip(id)
+                    .is_some_and(|(dc, id)| dc.contribution(&id).is_some())
+            };
+            let operation = next_action(
+                &mut rng,
+                member,
+                &mut contributions,
+                &mut evaluated,
+                on_ledger,
+            );
             let nonce = next_nonce
                 .get(&member)
                 .copied()
@@ -166,10 +184,14 @@ fn next_action(
     rng: &mut Rng,
     member: u32,
     contributions: &mut Vec<(String, u32, bool)>,
+    evaluated: &mut std::collections::BTreeSet<(u32, usize)>,
+    on_ledger: impl Fn(&str) -> bool,
 ) -> Operation {
     let dc = DEMO_DC.parse().expect("a valid id");
     let roll = rng.below(100);
-    if contributions.is_empty() || roll < 14 {
+    // About one action in twenty is a new contribution, so that each gets
+    // enough evaluations to pass the threshold and be rewarded.
+    if contributions.is_empty() || roll < 5 {
         let n = contributions.len();
         let (kind, title, thanks_only) = if rng.below(5) == 0 {
             ("care", CARE[n % CARE.len()], true)
@@ -187,9 +209,24 @@ fn next_action(
         };
     }
     // Recent contributions get most of the attention.
-    let window = contributions.len().min(15) as u64;
-    let pick = contributions.len() - 1 - rng.below(window) as usize;
+    // People look for work they have not valued yet.
+    let window = contributions.len().min(8) as u64;
+    let mut pick = contributions.len() - 1 - rng.below(window) as usize;
+    for _ in 0..3 {
+        if !evaluated.contains(&(member, pick)) {
+            break;
+        }
+        pick = contributions.len() - 1 - rng.below(window) as usize;
+    }
     let (id, author, thanks_only) = contributions[pick].clone();
+    if !on_ledger(&id) {
+        return Operation::Transfer {
+            dc,
+            to: member_key((member + 1) % DEMO_MEMBERS).agent(),
+            amount: Fixed::from_int(1),
+            asset: stigmer_protocol::Asset::Tokens,
+        };
+    }
     let contribution = id.parse().expect("a valid id");
     if thanks_only || roll > 96 {
         if author == member {
@@ -202,6 +239,7 @@ fn next_action(
         }
         return Operation::Thank { dc, contribution };
     }
+    evaluated.insert((member, pick));
     // Most work is appreciated; some people are harder to please.
     let value = match rng.below(10) {
         0 => 0,
