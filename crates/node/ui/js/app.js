@@ -128,6 +128,10 @@ function txLink(transaction, text) {
 }
 
 function table(caption, headers, rows, className = '') {
+  // On a phone each row becomes a card; each cell then says what it is.
+  for (const row of rows) {
+    [...row.children].forEach((cell, index) => cell.setAttribute('data-label', headers[index] || ''));
+  }
   return h('div', { class: 'table-wrap' },
     h('table', { class: className },
       h('caption', {}, caption),

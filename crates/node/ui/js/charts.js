@@ -66,16 +66,15 @@ export function lines(series, { xLabel, yLabel, label, threshold, yMax }) {
     points: one.points.map(([a, b]) => `${x(a)},${y(b)}`).join(' '),
     class: `series series-${index}`,
   }));
-  const legend = series.map((one, index) => s('text', {
-    x: PAD + 6, y: 28 + 14 * index, class: `legend series-${index}`,
-  }, one.name));
+  const legend = series.length < 2 ? null : h('ul', { class: 'legend' },
+    series.map((one, index) => h('li', { class: `series-${index}` }, one.name)));
   const extra = [];
   if (threshold !== undefined) {
     extra.push(s('line', { x1: PAD, y1: y(threshold), x2: W - 8, y2: y(threshold), class: 'threshold' }));
     extra.push(s('text', { x: W - 10, y: y(threshold) - 4, 'text-anchor': 'end', class: 'label' }, 'threshold'));
   }
   extra.push(s('text', { x: PAD - 3, y: y(y1) + 4, 'text-anchor': 'end', class: 'tick' }, y1.toLocaleString('en', { maximumFractionDigits: 2 })));
-  return frame(label, ...axes(xLabel, yLabel), ...extra, ...drawn, ...legend);
+  return h('div', { class: 'chart-wrap' }, frame(label, ...axes(xLabel, yLabel), ...extra, ...drawn), legend);
 }
 
 /** A bar of `share` (0..1) with a mark at `threshold`. */
