@@ -174,7 +174,7 @@ async function main() {
   await ana.page.goto('/#/dc/garden');
   await ana.page.getByRole('link', { name: 'Built the compost bins' }).click();
   await ana.page.locator('.timeline li').nth(1).getByRole('link', { name: /^block / }).click();
-  await ana.page.getByRole('link', { name: /^block \d+$/ }).click();
+  await ana.page.locator('main').getByRole('link', { name: /^block \d+$/ }).click();
   await ana.page.getByText(/all 1 signatures verified by this browser|all \d+ signatures verified by this browser/).waitFor();
   if (await ana.page.locator('.checks .error').count()) fail('a block check failed in the browser');
   await shot(ana, '09-block-checked');
