@@ -3,28 +3,43 @@
 //! Reads show the finalized chain only. Errors are `{"error": "..."}` with a
 //! 4xx status that says whose fault it was; malformed input never reaches a
 //! 5xx.
+//!
+//! Every route is registered together with its OpenAPI description
+//! (`utoipa_axum::routes!`), and every answer is a typed struct whose schema
+//! is derived from it, so the document served at `/api/v1/openapi.json`
+//! ([`openapi`]) cannot drift from what the handlers do.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use stigmer_ledger::Hash;
 use stigmer_ledger::block::Block;
 use stigmer_ledger::store::TxLocation;
 use stigmer_ledger::tx::{SignedTransaction, hex};
 use stigmer_protocol::state::{Contribution, Dc, Event, Member, MemberStatus};
 use stigmer_protocol::{AgentId, ContributionId, DcId, Fixed};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::NodeError;
-use crate::json::{ParamsJson, TransactionJson, TypeJson};
+use crate::json::{Decimal, ParamsJson, TransactionJson, TypeJson};
 use crate::ledger::NodeLedger;
+
+pub mod doc;
+#[cfg(test)]
+mod tests;
+
+use doc::{AgentIdText, HashHex, Hex, SignedDecimal};
 
 pub type Shared = Arc<Mutex<NodeLedger>>;
 
@@ -33,27 +48,44 @@ pub const WAIT_FINALIZED_MS_MAX: u64 = 30_000;
 /// Most blocks one listing returns.
 pub const BLOCKS_PER_PAGE_MAX: u64 = 100;
 
+/// The `/api/v1` routes, each with its OpenAPI operation.
+fn documented_routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(doc::base())
+        .routes(routes!(status))
+        .routes(routes!(submit))
+        .routes(routes!(transaction))
+        .routes(routes!(blocks))
+        .routes(routes!(block))
+        .routes(routes!(dcs))
+        .routes(routes!(dc))
+        .routes(routes!(contribution))
+        .routes(routes!(account_proof))
+        .routes(routes!(agent))
+        .routes(routes!(nonce))
+        .routes(routes!(dc_history))
+        .routes(routes!(events))
+        .routes(routes!(openapi_json))
+}
+
 pub fn router(ledger: Shared) -> Router {
-    Router::new()
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/transactions", post(submit))
-        .route("/api/v1/transactions/{hash}", get(transaction))
-        .route("/api/v1/blocks", get(blocks))
-        .route("/api/v1/blocks/{height}", get(block))
-        .route("/api/v1/dcs", get(dcs))
-        .route("/api/v1/dcs/{dc}", get(dc))
-        .route("/api/v1/dcs/{dc}/contributions/{id}", get(contribution))
-        .route(
-            "/api/v1/dcs/{dc}/accounts/{agent}/proof",
-            get(account_proof),
-        )
-        .route("/api/v1/agents/{agent}", get(agent))
-        .route("/api/v1/agents/{agent}/nonce", get(nonce))
-        .route("/api/v1/dcs/{dc}/history", get(dc_history))
-        .route("/api/v1/events", get(events))
-        .merge(crate::ui::router())
+    let (api, _) = documented_routes().split_for_parts();
+    api.merge(crate::ui::router())
         .fallback(not_found)
         .with_state(ledger)
+}
+
+/// The OpenAPI 3.1 document of `/api/v1`, as served at
+/// `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut document = documented_routes().into_openapi();
+    doc::finish(&mut document);
+    document
+}
+
+/// `{"error": "..."}`: what went wrong, for the person who asked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
 }
 
 /// An error answer: a status and a message for the person who asked.
@@ -61,7 +93,7 @@ pub struct ApiError(StatusCode, String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
     }
 }
 
@@ -83,7 +115,7 @@ impl From<NodeError> for ApiError {
     }
 }
 
-type ApiResult = Result<Json<Value>, ApiError>;
+type ApiResult<T> = Result<Json<T>, ApiError>;
 
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
@@ -95,6 +127,35 @@ fn not_found_error(message: impl Into<String>) -> ApiError {
 
 async fn not_found() -> ApiError {
     not_found_error("no such endpoint; see /api/v1/status")
+}
+
+/// `Path`, refusing malformed parameters with a JSON 400 like every other
+/// error.
+struct ApiPath<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(bad_request(rejection.body_text())),
+        }
+    }
+}
+
+/// `Query`, refusing malformed parameters with a JSON 400.
+struct ApiQuery<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(bad_request(rejection.body_text())),
+        }
+    }
 }
 
 pub fn lock(ledger: &Shared) -> MutexGuard<'_, NodeLedger> {
@@ -109,40 +170,93 @@ fn storage_error(error: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
 }
 
-async fn status(State(ledger): State<Shared>) -> ApiResult {
-    let ledger = lock(&ledger);
-    let chain = ledger.chain();
-    Ok(Json(json!({
-        "chain_id": chain.chain_id,
-        "height": chain.height,
-        "tip": chain.tip.to_string(),
-        "state_root": chain.state_root().to_string(),
-        "timestamp_ms": chain.tip_timestamp_ms,
-        "validators": ledger.genesis().validators,
-        "transactions": chain.n_transactions,
-        "pending_transactions": ledger.mempool().len(),
-        "dcs": chain.state.dcs().count(),
-    })))
+/// Where the chain is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeStatus {
+    pub chain_id: String,
+    /// The height of the last finalized block; 0 before the first.
+    pub height: u64,
+    /// The hash of the last finalized block (the genesis hash at height 0).
+    #[schema(value_type = HashHex)]
+    pub tip: String,
+    #[schema(value_type = HashHex)]
+    pub state_root: String,
+    /// The last finalized block's time, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The validators' consensus keys (ed25519, hex).
+    pub validators: Vec<String>,
+    /// Transactions finalized so far.
+    pub transactions: u64,
+    /// Transactions in this node's pool.
+    pub pending_transactions: u32,
+    /// How many DCs exist.
+    pub dcs: usize,
 }
 
-#[derive(Deserialize)]
+/// The node's view of the finalized chain.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "chain",
+    responses((status = 200, description = "Where the chain is", body = NodeStatus))
+)]
+async fn status(State(ledger): State<Shared>) -> ApiResult<NodeStatus> {
+    let ledger = lock(&ledger);
+    let chain = ledger.chain();
+    Ok(Json(NodeStatus {
+        chain_id: chain.chain_id.clone(),
+        height: chain.height,
+        tip: chain.tip.to_string(),
+        state_root: chain.state_root().to_string(),
+        timestamp_ms: chain.tip_timestamp_ms,
+        validators: ledger.genesis().validators.clone(),
+        transactions: chain.n_transactions,
+        pending_transactions: ledger.mempool().len(),
+        dcs: chain.state.dcs().count(),
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SubmitQuery {
-    /// Wait until the transaction is finalized (or `WAIT_FINALIZED_MS_MAX`).
+    /// Wait until the transaction is finalized, at most 30 seconds.
     #[serde(default)]
     wait: bool,
 }
 
-/// The body of a submission: the JSON form, or the canonical bytes in hex.
-#[derive(Deserialize)]
+/// The body of a submission: the JSON form of a signed transaction, or its
+/// canonical bytes in hex.
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 enum Submission {
-    Encoded { encoded: String },
+    /// The canonical binary encoding of a signed transaction.
+    Encoded {
+        #[schema(value_type = Hex)]
+        encoded: String,
+    },
     Json(Box<TransactionJson>),
 }
 
+/// Submit a signed transaction. It is checked (signature, chain id, nonce)
+/// and put in the pool; with `?wait=true` the answer comes once it is
+/// finalized, or after 30 seconds.
+#[utoipa::path(
+    post,
+    path = "/api/v1/transactions",
+    tag = "transactions",
+    params(SubmitQuery),
+    request_body(content = Submission, description = "A signed transaction"),
+    responses(
+        (status = 200, description = "Finalized (with `?wait=true`)", body = FinalizedTransaction),
+        (status = 202, description = "Accepted into the pool, not finalized yet", body = PendingTransaction),
+        (status = 400, description = "Malformed, badly signed, or for another chain", body = ErrorBody),
+        (status = 409, description = "The nonce is used already, or the pool refused it", body = ErrorBody),
+        (status = 503, description = "The pool is full: try again shortly", body = ErrorBody),
+    )
+)]
 async fn submit(
     State(ledger): State<Shared>,
-    Query(query): Query<SubmitQuery>,
+    ApiQuery(query): ApiQuery<SubmitQuery>,
     body: Result<Json<Submission>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(submission) = body.map_err(|e| bad_request(e.body_text()))?;
@@ -178,7 +292,7 @@ async fn submit(
         }
     }
     let answer = transaction_view(&lock(&ledger), &hash)?;
-    let status = if answer["status"] == "finalized" {
+    let status = if matches!(answer, TransactionStatus::Finalized(_)) {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
@@ -196,15 +310,72 @@ fn unhex_bytes(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn transaction_view(ledger: &NodeLedger, hash: &Hash) -> Result<Value, ApiError> {
+/// A transaction, finalized or not, told apart by `status`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(discriminator(property_name = "status", mapping(
+    ("finalized" = "#/components/schemas/FinalizedTransaction"),
+    ("pending" = "#/components/schemas/PendingTransaction"),
+    ("unknown" = "#/components/schemas/PendingTransaction"),
+)))]
+pub enum TransactionStatus {
+    Finalized(Box<FinalizedTransaction>),
+    Pending(PendingTransaction),
+}
+
+/// A transaction in a finalized block, with its outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FinalizedTransaction {
+    #[schema(value_type = HashHex)]
+    pub hash: String,
+    pub status: FinalizedState,
+    pub height: u64,
+    /// Its position in the block.
+    pub index: u32,
+    /// Whether the operation was applied; a refused one changed nothing.
+    pub ok: bool,
+    /// Why it was refused, if it was.
+    #[schema(required = true)]
+    pub error: Option<String>,
+    #[schema(required = true)]
+    pub transaction: Option<TransactionJson>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FinalizedState {
+    Finalized,
+}
+
+/// A transaction not in a finalized block.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingTransaction {
+    #[schema(value_type = HashHex)]
+    pub hash: String,
+    pub status: PendingState,
+}
+
+/// `pending`: in this node's pool; `unknown`: neither in the pool nor in a
+/// block (it may have been dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingState {
+    Pending,
+    Unknown,
+}
+
+fn transaction_view(ledger: &NodeLedger, hash: &Hash) -> Result<TransactionStatus, ApiError> {
     let location = ledger.store().tx_location(hash).map_err(storage_error)?;
     let Some(location) = location else {
         let status = if ledger.mempool().contains(hash) {
-            "pending"
+            PendingState::Pending
         } else {
-            "unknown"
+            PendingState::Unknown
         };
-        return Ok(json!({ "hash": hash.to_string(), "status": status }));
+        return Ok(TransactionStatus::Pending(PendingTransaction {
+            hash: hash.to_string(),
+            status,
+        }));
     };
     let block = ledger
         .store()
@@ -213,47 +384,109 @@ fn transaction_view(ledger: &NodeLedger, hash: &Hash) -> Result<Value, ApiError>
         .ok_or_else(|| storage_error("an indexed block is missing"))?;
     let outcome = ledger.store().outcome(location).map_err(storage_error)?;
     let tx = block.txs.get(location.index as usize);
-    Ok(json!({
-        "hash": hash.to_string(),
-        "status": "finalized",
-        "height": location.height,
-        "index": location.index,
-        "ok": matches!(outcome, Some(Ok(()))),
-        "error": outcome.and_then(|o| o.err()),
-        "transaction": tx.map(TransactionJson::from_signed),
-    }))
+    Ok(TransactionStatus::Finalized(Box::new(
+        FinalizedTransaction {
+            hash: hash.to_string(),
+            status: FinalizedState::Finalized,
+            height: location.height,
+            index: location.index,
+            ok: matches!(outcome, Some(Ok(()))),
+            error: outcome.and_then(|o| o.err()),
+            transaction: tx.map(TransactionJson::from_signed),
+        },
+    )))
 }
 
-async fn transaction(State(ledger): State<Shared>, Path(hash): Path<String>) -> ApiResult {
+/// A transaction by hash: finalized (with its outcome) or still pending.
+#[utoipa::path(
+    get,
+    path = "/api/v1/transactions/{hash}",
+    tag = "transactions",
+    params(("hash" = HashHex, Path, description = "The transaction's hash")),
+    responses(
+        (status = 200, description = "Finalized or pending", body = TransactionStatus),
+        (status = 400, description = "Not a hash", body = ErrorBody),
+        (status = 404, description = "Neither finalized nor in the pool", body = ErrorBody),
+    )
+)]
+async fn transaction(
+    State(ledger): State<Shared>,
+    ApiPath(hash): ApiPath<String>,
+) -> ApiResult<TransactionStatus> {
     let hash =
         Hash::parse(&hash).ok_or_else(|| bad_request("a transaction hash is 64 hex digits"))?;
     let answer = transaction_view(&lock(&ledger), &hash)?;
-    if answer["status"] == "unknown" {
+    if let TransactionStatus::Pending(PendingTransaction {
+        status: PendingState::Unknown,
+        ..
+    }) = answer
+    {
         return Err(not_found_error(format!("no transaction {hash}")));
     }
     Ok(Json(answer))
 }
 
-fn header_view(block: &Block) -> Value {
-    json!({
-        "height": block.header.height,
-        "hash": block.hash().to_string(),
-        "parent": block.header.parent.to_string(),
-        "timestamp_ms": block.header.timestamp_ms,
-        "tx_root": block.header.tx_root.to_string(),
-        "state_root": block.header.state_root.to_string(),
-        "n_transactions": block.txs.len(),
-    })
+/// A finalized block's header.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockHeader {
+    pub height: u64,
+    #[schema(value_type = HashHex)]
+    pub hash: String,
+    #[schema(value_type = HashHex)]
+    pub parent: String,
+    /// Milliseconds since the Unix epoch, chosen by the proposer.
+    pub timestamp_ms: u64,
+    #[schema(value_type = HashHex)]
+    pub tx_root: String,
+    #[schema(value_type = HashHex)]
+    pub state_root: String,
+    pub n_transactions: usize,
 }
 
-#[derive(Deserialize)]
+fn header_view(block: &Block) -> BlockHeader {
+    BlockHeader {
+        height: block.header.height,
+        hash: block.hash().to_string(),
+        parent: block.header.parent.to_string(),
+        timestamp_ms: block.header.timestamp_ms,
+        tx_root: block.header.tx_root.to_string(),
+        state_root: block.header.state_root.to_string(),
+        n_transactions: block.txs.len(),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct BlocksQuery {
     /// The highest block to list; the tip if absent.
     before: Option<u64>,
+    /// How many blocks to list: 20 if absent, at most 100.
     limit: Option<u64>,
 }
 
-async fn blocks(State(ledger): State<Shared>, Query(query): Query<BlocksQuery>) -> ApiResult {
+/// A page of block headers, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockPage {
+    /// The finalized height.
+    pub height: u64,
+    pub blocks: Vec<BlockHeader>,
+}
+
+/// Finalized block headers, newest first, from `before` down.
+#[utoipa::path(
+    get,
+    path = "/api/v1/blocks",
+    tag = "chain",
+    params(BlocksQuery),
+    responses(
+        (status = 200, description = "Headers, newest first", body = BlockPage),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+    )
+)]
+async fn blocks(
+    State(ledger): State<Shared>,
+    ApiQuery(query): ApiQuery<BlocksQuery>,
+) -> ApiResult<BlockPage> {
     let ledger = lock(&ledger);
     let tip = ledger.chain().height;
     let top = query.before.map_or(tip, |b| b.min(tip));
@@ -266,18 +499,58 @@ async fn blocks(State(ledger): State<Shared>, Query(query): Query<BlocksQuery>) 
         }
         height -= 1;
     }
-    Ok(Json(json!({ "height": tip, "blocks": headers })))
+    Ok(Json(BlockPage {
+        height: tip,
+        blocks: headers,
+    }))
 }
 
-async fn block(State(ledger): State<Shared>, Path(height): Path<u64>) -> ApiResult {
+/// A finalized block: its header and its transactions with their outcomes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockDetail {
+    #[serde(flatten)]
+    pub header: BlockHeader,
+    pub transactions: Vec<BlockTransaction>,
+}
+
+/// A transaction of a block, with its outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockTransaction {
+    #[schema(value_type = HashHex)]
+    pub hash: String,
+    pub ok: bool,
+    #[schema(required = true)]
+    pub error: Option<String>,
+    pub transaction: TransactionJson,
+    /// The canonical bytes, so that anyone can recompute the hashes and
+    /// roots (the web UI does, in the browser).
+    #[schema(value_type = Hex)]
+    pub encoded: String,
+}
+
+/// A finalized block with its transactions and their outcomes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/blocks/{height}",
+    tag = "chain",
+    params(("height" = u64, Path, description = "The block's height, from 1")),
+    responses(
+        (status = 200, description = "The block", body = BlockDetail),
+        (status = 400, description = "Not a height", body = ErrorBody),
+        (status = 404, description = "Not finalized yet", body = ErrorBody),
+    )
+)]
+async fn block(
+    State(ledger): State<Shared>,
+    ApiPath(height): ApiPath<u64>,
+) -> ApiResult<BlockDetail> {
     let ledger = lock(&ledger);
     let block = ledger
         .store()
         .block(height)
         .map_err(storage_error)?
         .ok_or_else(|| not_found_error(format!("no block {height} yet")))?;
-    let mut view = header_view(&block);
-    let txs: Vec<Value> = (0u32..)
+    let transactions = (0u32..)
         .zip(&block.txs)
         .map(|(index, tx)| {
             let outcome = ledger
@@ -285,19 +558,19 @@ async fn block(State(ledger): State<Shared>, Path(height): Path<u64>) -> ApiResu
                 .outcome(TxLocation { height, index })
                 .ok()
                 .flatten();
-            json!({
-                "hash": tx.hash().to_string(),
-                "ok": matches!(outcome, Some(Ok(()))),
-                "error": outcome.and_then(|o| o.err()),
-                "transaction": TransactionJson::from_signed(tx),
-                // The canonical bytes, so that anyone can recompute the
-                // hashes and roots (the web UI does, in the browser).
-                "encoded": hex(&tx.encode()),
-            })
+            BlockTransaction {
+                hash: tx.hash().to_string(),
+                ok: matches!(outcome, Some(Ok(()))),
+                error: outcome.and_then(|o| o.err()),
+                transaction: TransactionJson::from_signed(tx),
+                encoded: hex(&tx.encode()),
+            }
         })
         .collect();
-    view["transactions"] = Value::from(txs);
-    Ok(Json(view))
+    Ok(Json(BlockDetail {
+        header: header_view(&block),
+        transactions,
+    }))
 }
 
 fn parse_dc(text: &str) -> Result<DcId, ApiError> {
@@ -312,46 +585,130 @@ fn find_dc<'l>(ledger: &'l NodeLedger, id: &DcId) -> Result<&'l Dc, ApiError> {
         .ok_or_else(|| not_found_error(format!("there is no DC {id:?}")))
 }
 
-fn dc_summary(dc: &Dc) -> Value {
-    json!({
-        "id": dc.id.to_string(),
-        "name": dc.name,
-        "token_symbol": dc.token_symbol,
-        "rules": dc.params.rules.name(),
-        "steward": dc.steward.to_string(),
-        "n_members": dc.members().iter().filter(|m| m.is_active()).count(),
-        "n_contributions": dc.contributions().len(),
-        "total_reputation": dc.total_reputation.to_string(),
-        "token_supply": dc.token_supply.to_string(),
-        "treasury": dc.treasury.to_string(),
-    })
+/// A DC in a few figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DcSummary {
+    pub id: String,
+    pub name: String,
+    pub token_symbol: String,
+    /// The rule set: `backfeed` or `backfeed-classic`.
+    #[schema(pattern = "^(backfeed|backfeed-classic)$")]
+    pub rules: String,
+    #[schema(value_type = AgentIdText)]
+    pub steward: String,
+    /// Active members.
+    pub n_members: usize,
+    pub n_contributions: usize,
+    /// The sum of active members' reputation.
+    pub total_reputation: Decimal,
+    /// Tokens held plus the treasury.
+    pub token_supply: Decimal,
+    pub treasury: Decimal,
 }
 
-async fn dcs(State(ledger): State<Shared>) -> ApiResult {
-    let ledger = lock(&ledger);
-    let list: Vec<Value> = ledger.chain().state.dcs().map(dc_summary).collect();
-    Ok(Json(json!({ "dcs": list })))
-}
-
-fn status_name(status: MemberStatus) -> &'static str {
-    match status {
-        MemberStatus::Active => "member",
-        MemberStatus::Left => "left",
-        MemberStatus::Holder => "token holder",
+fn dc_summary(dc: &Dc) -> DcSummary {
+    DcSummary {
+        id: dc.id.to_string(),
+        name: dc.name.clone(),
+        token_symbol: dc.token_symbol.clone(),
+        rules: dc.params.rules.name().to_string(),
+        steward: dc.steward.to_string(),
+        n_members: dc.members().iter().filter(|m| m.is_active()).count(),
+        n_contributions: dc.contributions().len(),
+        total_reputation: Decimal(dc.total_reputation),
+        token_supply: Decimal(dc.token_supply),
+        treasury: Decimal(dc.treasury),
     }
 }
 
-fn member_view(dc: &Dc, member: &Member) -> Value {
-    json!({
-        "agent": member.agent.to_string(),
-        "status": status_name(member.status),
-        "reputation": member.reputation.to_string(),
-        "tokens": member.tokens.to_string(),
-        "referrer": member.referrer.and_then(|r| dc.member_at(r)).map(|r| r.agent.to_string()),
-    })
+/// Every DC.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DcList {
+    pub dcs: Vec<DcSummary>,
 }
 
-fn contribution_summary(dc: &Dc, contribution: &Contribution) -> Value {
+/// Every DC, in a few figures each.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dcs",
+    tag = "dcs",
+    responses((status = 200, description = "Every DC", body = DcList))
+)]
+async fn dcs(State(ledger): State<Shared>) -> ApiResult<DcList> {
+    let ledger = lock(&ledger);
+    let dcs = ledger.chain().state.dcs().map(dc_summary).collect();
+    Ok(Json(DcList { dcs }))
+}
+
+/// A member's standing in a DC: `member` (active), `left`, or
+/// `token holder` (holds tokens without being a member).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum MemberState {
+    #[serde(rename = "member")]
+    Member,
+    #[serde(rename = "left")]
+    Left,
+    #[serde(rename = "token holder")]
+    TokenHolder,
+}
+
+fn member_state(status: MemberStatus) -> MemberState {
+    match status {
+        MemberStatus::Active => MemberState::Member,
+        MemberStatus::Left => MemberState::Left,
+        MemberStatus::Holder => MemberState::TokenHolder,
+    }
+}
+
+/// An account in a DC.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberSummary {
+    #[schema(value_type = AgentIdText)]
+    pub agent: String,
+    pub status: MemberState,
+    pub reputation: Decimal,
+    pub tokens: Decimal,
+    /// The member who referred this one, if any.
+    #[schema(value_type = Option<AgentIdText>, required = true)]
+    pub referrer: Option<String>,
+}
+
+fn member_view(dc: &Dc, member: &Member) -> MemberSummary {
+    MemberSummary {
+        agent: member.agent.to_string(),
+        status: member_state(member.status),
+        reputation: Decimal(member.reputation),
+        tokens: Decimal(member.tokens),
+        referrer: member
+            .referrer
+            .and_then(|r| dc.member_at(r))
+            .map(|r| r.agent.to_string()),
+    }
+}
+
+/// A contribution in a few figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContributionSummary {
+    pub id: String,
+    #[schema(value_type = Option<AgentIdText>, required = true)]
+    pub contributor: Option<String>,
+    /// Its contribution type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether its type can only be thanked, never evaluated.
+    pub thanks_only: bool,
+    pub title: String,
+    /// Current (not superseded) evaluations.
+    pub n_evaluations: usize,
+    /// The weight of the current evaluators.
+    pub engaged_reputation: Decimal,
+    pub score_max: Decimal,
+    pub tokens_issued: Decimal,
+    pub reputation_issued: Decimal,
+    pub n_thanks: usize,
+}
+
+fn contribution_summary(dc: &Dc, contribution: &Contribution) -> ContributionSummary {
     let current: Vec<&stigmer_protocol::Evaluation> =
         contribution.current_evaluations().map(|(_, e)| e).collect();
     let engaged = current
@@ -360,99 +717,211 @@ fn contribution_summary(dc: &Dc, contribution: &Contribution) -> Value {
         .fold(Fixed::ZERO, |sum, m| {
             sum.checked_add(m.weight()).unwrap_or(sum)
         });
-    json!({
-        "id": contribution.id.to_string(),
-        "contributor": dc.member_at(contribution.contributor).map(|m| m.agent.to_string()),
-        "type": contribution.kind.to_string(),
-        "thanks_only": dc.types.get(&contribution.kind).is_some_and(|t| t.thanks_only),
-        "title": contribution.title,
-        "n_evaluations": current.len(),
-        "engaged_reputation": engaged.to_string(),
-        "score_max": contribution.score_max.to_string(),
-        "tokens_issued": contribution.tokens_issued.to_string(),
-        "reputation_issued": contribution.reputation_issued.to_string(),
-        "n_thanks": contribution.thanks.len(),
-    })
+    ContributionSummary {
+        id: contribution.id.to_string(),
+        contributor: dc
+            .member_at(contribution.contributor)
+            .map(|m| m.agent.to_string()),
+        kind: contribution.kind.to_string(),
+        thanks_only: dc
+            .types
+            .get(&contribution.kind)
+            .is_some_and(|t| t.thanks_only),
+        title: contribution.title.clone(),
+        n_evaluations: current.len(),
+        engaged_reputation: Decimal(engaged),
+        score_max: Decimal(contribution.score_max),
+        tokens_issued: Decimal(contribution.tokens_issued),
+        reputation_issued: Decimal(contribution.reputation_issued),
+        n_thanks: contribution.thanks.len(),
+    }
 }
 
-async fn dc(State(ledger): State<Shared>, Path(id): Path<String>) -> ApiResult {
+/// A DC: its figures, parameters, contribution types, members and
+/// contributions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DcDetail {
+    #[serde(flatten)]
+    pub summary: DcSummary,
+    pub params: ParamsJson,
+    /// Its contribution types, by name.
+    pub types: BTreeMap<String, TypeJson>,
+    /// Every account, members who left and token holders included.
+    pub members: Vec<MemberSummary>,
+    pub contributions: Vec<ContributionSummary>,
+}
+
+/// A DC with its members and contributions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dcs/{dc}",
+    tag = "dcs",
+    params(("dc" = String, Path, description = "The DC's id")),
+    responses(
+        (status = 200, description = "The DC", body = DcDetail),
+        (status = 400, description = "Not a valid DC id", body = ErrorBody),
+        (status = 404, description = "No such DC", body = ErrorBody),
+    )
+)]
+async fn dc(State(ledger): State<Shared>, ApiPath(id): ApiPath<String>) -> ApiResult<DcDetail> {
     let ledger = lock(&ledger);
     let dc = find_dc(&ledger, &parse_dc(&id)?)?;
-    let mut view = dc_summary(dc);
-    view["params"] = serde_json::to_value(ParamsJson::from(&dc.params)).unwrap_or_default();
-    view["types"] = dc
-        .types
-        .iter()
-        .map(|(name, kind)| {
-            (
-                name.to_string(),
-                serde_json::to_value(TypeJson::from(kind)).unwrap_or_default(),
-            )
-        })
-        .collect::<serde_json::Map<String, Value>>()
-        .into();
-    view["members"] = dc
-        .members()
-        .iter()
-        .map(|m| member_view(dc, m))
-        .collect::<Vec<_>>()
-        .into();
-    view["contributions"] = dc
-        .contributions()
-        .iter()
-        .map(|c| contribution_summary(dc, c))
-        .collect::<Vec<_>>()
-        .into();
-    Ok(Json(view))
+    Ok(Json(DcDetail {
+        summary: dc_summary(dc),
+        params: ParamsJson::from(&dc.params),
+        types: dc
+            .types
+            .iter()
+            .map(|(name, kind)| (name.to_string(), TypeJson::from(kind)))
+            .collect(),
+        members: dc.members().iter().map(|m| member_view(dc, m)).collect(),
+        contributions: dc
+            .contributions()
+            .iter()
+            .map(|c| contribution_summary(dc, c))
+            .collect(),
+    }))
 }
 
+/// A contribution with every evaluation and thanks it received.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContributionDetail {
+    #[serde(flatten)]
+    pub summary: ContributionSummary,
+    /// Every evaluation, superseded ones included, in order.
+    pub evaluations: Vec<EvaluationRecord>,
+    pub thanks: Vec<ThanksRecord>,
+}
+
+/// An evaluation and the figures it was weighed with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationRecord {
+    #[schema(value_type = Option<AgentIdText>, required = true)]
+    pub evaluator: Option<String>,
+    pub value: Decimal,
+    /// Replaced by a later evaluation of the same evaluator.
+    pub superseded: bool,
+    /// The transaction that cast it.
+    #[schema(required = true)]
+    pub transaction: Option<TransactionOrigin>,
+    pub figures: EvaluationFigures,
+}
+
+/// The figures of `docs/PROTOCOL.md` at the time of an evaluation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationFigures {
+    /// `R_u`: the evaluator's reputation.
+    pub evaluator_reputation: Decimal,
+    /// `E`: reputation of all current evaluators, the new one included.
+    pub engaged_reputation: Decimal,
+    /// `Q`: reputation of current evaluators of the same value.
+    pub agreeing_reputation: Decimal,
+    /// `T`: reputation of all active members.
+    pub total_reputation: Decimal,
+    /// `P`: reputation of current evaluators of value 1.
+    pub upvoted_reputation: Decimal,
+    /// `M_c` (`backfeed` rules): the reputation-weighted median.
+    pub median: Decimal,
+    pub score_max_before: Decimal,
+    pub score_max_after: Decimal,
+    /// Whether it was the contribution's first evaluation.
+    pub first: bool,
+}
+
+/// A thanks a contribution received.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThanksRecord {
+    #[schema(value_type = Option<AgentIdText>, required = true)]
+    pub from: Option<String>,
+}
+
+/// A contribution with its evaluations (and the figures each was weighed
+/// with) and thanks.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dcs/{dc}/contributions/{id}",
+    tag = "dcs",
+    params(
+        ("dc" = String, Path, description = "The DC's id"),
+        ("id" = String, Path, description = "The contribution's id"),
+    ),
+    responses(
+        (status = 200, description = "The contribution", body = ContributionDetail),
+        (status = 400, description = "Not a valid id", body = ErrorBody),
+        (status = 404, description = "No such DC or contribution", body = ErrorBody),
+    )
+)]
 async fn contribution(
     State(ledger): State<Shared>,
-    Path((dc_id, id)): Path<(String, String)>,
-) -> ApiResult {
+    ApiPath((dc_id, id)): ApiPath<(String, String)>,
+) -> ApiResult<ContributionDetail> {
     let ledger = lock(&ledger);
     let dc = find_dc(&ledger, &parse_dc(&dc_id)?)?;
     let id = ContributionId::new(&id).map_err(|e| bad_request(e.to_string()))?;
     let contribution = dc
         .contribution(&id)
         .ok_or_else(|| not_found_error(format!("DC {dc_id:?} has no contribution {id:?}")))?;
-    let mut view = contribution_summary(dc, contribution);
-    let evaluations: Vec<Value> = contribution
+    let evaluations = contribution
         .evaluations
         .iter()
         .map(|evaluation| {
             let figures = &evaluation.snapshot;
-            json!({
-                "evaluator": dc.member_at(evaluation.evaluator).map(|m| m.agent.to_string()),
-                "value": evaluation.value.to_string(),
-                "superseded": evaluation.superseded,
-                "transaction": origin_view(&ledger, evaluation.op),
-                "figures": {
-                    "evaluator_reputation": figures.evaluator_reputation.to_string(),
-                    "engaged_reputation": figures.engaged_reputation.to_string(),
-                    "agreeing_reputation": figures.agreeing_reputation.to_string(),
-                    "total_reputation": figures.total_reputation.to_string(),
-                    "upvoted_reputation": figures.upvoted_reputation.to_string(),
-                    "median": figures.median.to_string(),
-                    "score_max_before": figures.score_max_before.to_string(),
-                    "score_max_after": figures.score_max_after.to_string(),
-                    "first": figures.first,
+            EvaluationRecord {
+                evaluator: dc
+                    .member_at(evaluation.evaluator)
+                    .map(|m| m.agent.to_string()),
+                value: Decimal(evaluation.value),
+                superseded: evaluation.superseded,
+                transaction: origin_view(&ledger, evaluation.op),
+                figures: EvaluationFigures {
+                    evaluator_reputation: Decimal(figures.evaluator_reputation),
+                    engaged_reputation: Decimal(figures.engaged_reputation),
+                    agreeing_reputation: Decimal(figures.agreeing_reputation),
+                    total_reputation: Decimal(figures.total_reputation),
+                    upvoted_reputation: Decimal(figures.upvoted_reputation),
+                    median: Decimal(figures.median),
+                    score_max_before: Decimal(figures.score_max_before),
+                    score_max_after: Decimal(figures.score_max_after),
+                    first: figures.first,
                 },
-            })
+            }
         })
         .collect();
-    view["evaluations"] = evaluations.into();
-    view["thanks"] = contribution
+    let thanks = contribution
         .thanks
         .iter()
-        .map(|t| json!({ "from": dc.member_at(t.from).map(|m| m.agent.to_string()) }))
-        .collect::<Vec<_>>()
-        .into();
-    Ok(Json(view))
+        .map(|t| ThanksRecord {
+            from: dc.member_at(t.from).map(|m| m.agent.to_string()),
+        })
+        .collect();
+    Ok(Json(ContributionDetail {
+        summary: contribution_summary(dc, contribution),
+        evaluations,
+        thanks,
+    }))
+}
+
+/// The transaction behind a change: its place in a block, or the genesis.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TransactionOrigin {
+    /// The transaction at `index` in block `height`.
+    Block {
+        height: u64,
+        index: u32,
+        #[schema(value_type = Option<HashHex>, required = true)]
+        hash: Option<String>,
+    },
+    /// An operation of the genesis (`height` 0, `genesis` true).
+    Genesis {
+        #[schema(maximum = 0)]
+        height: u64,
+        genesis: bool,
+    },
 }
 
 /// The transaction behind a protocol operation, if it came from a block.
-fn origin_view(ledger: &NodeLedger, op: u64) -> Value {
+fn origin_view(ledger: &NodeLedger, op: u64) -> Option<TransactionOrigin> {
     match ledger.chain().origin(op) {
         Some(origin) if origin.height > 0 => {
             let hash = ledger
@@ -465,36 +934,85 @@ fn origin_view(ledger: &NodeLedger, op: u64) -> Value {
                         .get(origin.index as usize)
                         .map(|tx| tx.hash().to_string())
                 });
-            json!({ "height": origin.height, "index": origin.index, "hash": hash })
+            Some(TransactionOrigin::Block {
+                height: origin.height,
+                index: origin.index,
+                hash,
+            })
         }
-        Some(_) => json!({ "height": 0, "genesis": true }),
-        None => Value::Null,
+        Some(_) => Some(TransactionOrigin::Genesis {
+            height: 0,
+            genesis: true,
+        }),
+        None => None,
     }
 }
 
-#[derive(Serialize)]
-struct LogEntryView {
-    dc: String,
-    op: u64,
-    transaction: Value,
-    kind: &'static str,
-    reputation_change: String,
-    tokens_change: String,
-    explanation: String,
+/// An agent: its accounts in every DC and its action log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentDetail {
+    #[schema(value_type = AgentIdText)]
+    pub agent: String,
+    /// The next nonce after its finalized transactions.
+    pub next_nonce: u64,
+    pub memberships: Vec<AgentMembership>,
+    /// Every change to its accounts, oldest first.
+    pub log: Vec<LogEntryView>,
 }
 
-async fn agent(State(ledger): State<Shared>, Path(agent): Path<String>) -> ApiResult {
+/// An agent's account in one DC.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentMembership {
+    #[serde(flatten)]
+    pub member: MemberSummary,
+    pub dc: String,
+    pub token_symbol: String,
+}
+
+/// One change to an account, the operation that caused it, and its
+/// explanation in plain words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogEntryView {
+    pub dc: String,
+    /// The protocol's sequence number of the operation.
+    pub op: u64,
+    #[schema(required = true)]
+    pub transaction: Option<TransactionOrigin>,
+    pub kind: EventKind,
+    #[schema(value_type = SignedDecimal)]
+    pub reputation_change: String,
+    #[schema(value_type = SignedDecimal)]
+    pub tokens_change: String,
+    pub explanation: String,
+}
+
+/// An agent's accounts in every DC and its action log, with each change
+/// explained.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agents/{agent}",
+    tag = "agents",
+    params(("agent" = AgentIdText, Path, description = "The agent's id")),
+    responses(
+        (status = 200, description = "The agent", body = AgentDetail),
+        (status = 400, description = "Not a valid agent id", body = ErrorBody),
+        (status = 404, description = "The ledger has never seen this agent", body = ErrorBody),
+    )
+)]
+async fn agent(
+    State(ledger): State<Shared>,
+    ApiPath(agent): ApiPath<String>,
+) -> ApiResult<AgentDetail> {
     let ledger = lock(&ledger);
     let agent = AgentId::new(&agent).map_err(|e| bad_request(e.to_string()))?;
     let state = &ledger.chain().state;
-    let memberships: Vec<Value> = state
+    let memberships: Vec<AgentMembership> = state
         .memberships(&agent)
         .filter_map(|dc| dc.member(&agent).map(|m| (dc, m)))
-        .map(|(dc, member)| {
-            let mut view = member_view(dc, member);
-            view["dc"] = Value::from(dc.id.to_string());
-            view["token_symbol"] = Value::from(dc.token_symbol.clone());
-            view
+        .map(|(dc, member)| AgentMembership {
+            member: member_view(dc, member),
+            dc: dc.id.to_string(),
+            token_symbol: dc.token_symbol.clone(),
         })
         .collect();
     let log: Vec<LogEntryView> = state
@@ -523,20 +1041,54 @@ async fn agent(State(ledger): State<Shared>, Path(agent): Path<String>) -> ApiRe
     if memberships.is_empty() && log.is_empty() && ledger.chain().next_nonce(&agent) == 0 {
         return Err(not_found_error(format!("no agent {agent} on this ledger")));
     }
-    Ok(Json(json!({
-        "agent": agent.to_string(),
-        "next_nonce": ledger.chain().next_nonce(&agent),
-        "memberships": memberships,
-        "log": serde_json::to_value(log).unwrap_or_default(),
-    })))
+    Ok(Json(AgentDetail {
+        agent: agent.to_string(),
+        next_nonce: ledger.chain().next_nonce(&agent),
+        memberships,
+        log,
+    }))
+}
+
+/// An account's leaf and its inclusion proof against the state root.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountProof {
+    /// The finalized height the proof is for.
+    pub height: u64,
+    #[schema(value_type = HashHex)]
+    pub state_root: String,
+    /// The leaf's key in the state tree.
+    #[schema(value_type = Hex)]
+    pub key: String,
+    /// The leaf's value.
+    #[schema(value_type = Option<Hex>, required = true)]
+    pub value: Option<String>,
+    /// The inclusion proof.
+    #[schema(value_type = Hex)]
+    pub proof: String,
+    pub reputation: Decimal,
+    pub tokens: Decimal,
 }
 
 /// An account's leaf and its inclusion proof against the current state
 /// root, so that anyone can check a balance without trusting this node.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dcs/{dc}/accounts/{agent}/proof",
+    tag = "dcs",
+    params(
+        ("dc" = String, Path, description = "The DC's id"),
+        ("agent" = AgentIdText, Path, description = "The account's agent id"),
+    ),
+    responses(
+        (status = 200, description = "The leaf and its proof", body = AccountProof),
+        (status = 400, description = "Not a valid id", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+    )
+)]
 async fn account_proof(
     State(ledger): State<Shared>,
-    Path((dc_id, agent)): Path<(String, String)>,
-) -> ApiResult {
+    ApiPath((dc_id, agent)): ApiPath<(String, String)>,
+) -> ApiResult<AccountProof> {
     let ledger = lock(&ledger);
     let dc = parse_dc(&dc_id)?;
     let agent = AgentId::new(&agent).map_err(|e| bad_request(e.to_string()))?;
@@ -551,43 +1103,89 @@ async fn account_proof(
         .tree()
         .prove(&key)
         .ok_or_else(|| storage_error("the state tree is empty"))?;
-    Ok(Json(json!({
-        "height": chain.height,
-        "state_root": chain.state_root().to_string(),
-        "key": hex(&key),
-        "value": value.map(|v| hex(&v)),
-        "proof": hex(&proof.to_bytes()),
-        "reputation": member.reputation.to_string(),
-        "tokens": member.tokens.to_string(),
-    })))
+    Ok(Json(AccountProof {
+        height: chain.height,
+        state_root: chain.state_root().to_string(),
+        key: hex(&key),
+        value: value.map(|v| hex(&v)),
+        proof: hex(&proof.to_bytes()),
+        reputation: Decimal(member.reputation),
+        tokens: Decimal(member.tokens),
+    }))
 }
 
-async fn nonce(State(ledger): State<Shared>, Path(agent): Path<String>) -> ApiResult {
+/// The nonces of an agent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentNonce {
+    #[schema(value_type = AgentIdText)]
+    pub agent: String,
+    /// The nonce its next transaction should carry: after its finalized
+    /// and pending ones.
+    pub next_nonce: u64,
+    /// The next nonce after its finalized transactions only.
+    pub finalized_nonce: u64,
+}
+
+/// The nonce an agent's next transaction should carry.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agents/{agent}/nonce",
+    tag = "agents",
+    params(("agent" = AgentIdText, Path, description = "The agent's id")),
+    responses(
+        (status = 200, description = "Its nonces", body = AgentNonce),
+        (status = 400, description = "Not a valid agent id", body = ErrorBody),
+    )
+)]
+async fn nonce(
+    State(ledger): State<Shared>,
+    ApiPath(agent): ApiPath<String>,
+) -> ApiResult<AgentNonce> {
     let ledger = lock(&ledger);
     let agent = AgentId::new(&agent).map_err(|e| bad_request(e.to_string()))?;
-    Ok(Json(json!({
-        "agent": agent.to_string(),
-        "next_nonce": ledger.next_nonce(&agent),
-        "finalized_nonce": ledger.chain().next_nonce(&agent),
-    })))
+    Ok(Json(AgentNonce {
+        agent: agent.to_string(),
+        next_nonce: ledger.next_nonce(&agent),
+        finalized_nonce: ledger.chain().next_nonce(&agent),
+    }))
 }
 
-fn event_kind(event: &Event) -> &'static str {
+/// What an event of an action log did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Joined,
+    Rejoined,
+    Left,
+    Contributed,
+    Evaluated,
+    EvaluatorReward,
+    StakePaid,
+    Redistribution,
+    ContributionRewarded,
+    ReferralReward,
+    TokensSent,
+    TokensReceived,
+    ThanksGiven,
+    ThanksReceived,
+}
+
+fn event_kind(event: &Event) -> EventKind {
     match event {
-        Event::Joined { .. } => "joined",
-        Event::Rejoined => "rejoined",
-        Event::Left => "left",
-        Event::Contributed { .. } => "contributed",
-        Event::Evaluated { .. } => "evaluated",
-        Event::EvaluatorReward { .. } => "evaluator_reward",
-        Event::StakePaid { .. } => "stake_paid",
-        Event::Redistribution { .. } => "redistribution",
-        Event::ContributionRewarded { .. } => "contribution_rewarded",
-        Event::ReferralReward { .. } => "referral_reward",
-        Event::TokensSent { .. } => "tokens_sent",
-        Event::TokensReceived { .. } => "tokens_received",
-        Event::ThanksGiven { .. } => "thanks_given",
-        Event::ThanksReceived { .. } => "thanks_received",
+        Event::Joined { .. } => EventKind::Joined,
+        Event::Rejoined => EventKind::Rejoined,
+        Event::Left => EventKind::Left,
+        Event::Contributed { .. } => EventKind::Contributed,
+        Event::Evaluated { .. } => EventKind::Evaluated,
+        Event::EvaluatorReward { .. } => EventKind::EvaluatorReward,
+        Event::StakePaid { .. } => EventKind::StakePaid,
+        Event::Redistribution { .. } => EventKind::Redistribution,
+        Event::ContributionRewarded { .. } => EventKind::ContributionRewarded,
+        Event::ReferralReward { .. } => EventKind::ReferralReward,
+        Event::TokensSent { .. } => EventKind::TokensSent,
+        Event::TokensReceived { .. } => EventKind::TokensReceived,
+        Event::ThanksGiven { .. } => EventKind::ThanksGiven,
+        Event::ThanksReceived { .. } => EventKind::ThanksReceived,
     }
 }
 
@@ -595,14 +1193,48 @@ pub fn hex_of(bytes: &[u8]) -> String {
     hex(bytes)
 }
 
+/// A DC's token supply over time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DcHistory {
+    pub dc: String,
+    /// One point per block in which tokens were created, oldest first.
+    pub points: Vec<HistoryPoint>,
+}
+
+/// The token supply after a block, and how much of it was issued for work
+/// and evaluation (not allocated on joining).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPoint {
+    /// The block's height; 0 for the genesis.
+    pub height: u64,
+    #[schema(required = true)]
+    pub timestamp_ms: Option<u64>,
+    pub token_supply: Decimal,
+    pub issued_for_work: Decimal,
+}
+
 /// A DC's token supply and issuance over time: one point per block in which
 /// tokens were created (allocations on joining, rewards for work and
 /// evaluation, referral shares).
-async fn dc_history(State(ledger): State<Shared>, Path(id): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/api/v1/dcs/{dc}/history",
+    tag = "dcs",
+    params(("dc" = String, Path, description = "The DC's id")),
+    responses(
+        (status = 200, description = "Its token supply over time", body = DcHistory),
+        (status = 400, description = "Not a valid DC id", body = ErrorBody),
+        (status = 404, description = "No such DC", body = ErrorBody),
+    )
+)]
+async fn dc_history(
+    State(ledger): State<Shared>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<DcHistory> {
     let ledger = lock(&ledger);
     let dc = find_dc(&ledger, &parse_dc(&id)?)?;
     // Tokens created by each operation, then per block.
-    let mut minted_by_op: std::collections::BTreeMap<u64, (Fixed, Fixed)> = Default::default();
+    let mut minted_by_op: BTreeMap<u64, (Fixed, Fixed)> = BTreeMap::new();
     for member in dc.members() {
         for entry in &member.log {
             let minted = entry.event.tokens_minted();
@@ -621,7 +1253,7 @@ async fn dc_history(State(ledger): State<Shared>, Path(id): Path<String>) -> Api
             sums.1 = sums.1.checked_add(for_work).unwrap_or(sums.1);
         }
     }
-    let mut by_height: std::collections::BTreeMap<u64, (Fixed, Fixed)> = Default::default();
+    let mut by_height: BTreeMap<u64, (Fixed, Fixed)> = BTreeMap::new();
     for (op, (minted, for_work)) in minted_by_op {
         let height = ledger.chain().origin(op).map_or(0, |origin| origin.height);
         let sums = by_height
@@ -644,19 +1276,48 @@ async fn dc_history(State(ledger): State<Shared>, Path(id): Path<String>) -> Api
                 .map_err(storage_error)?
                 .map(|block| block.header.timestamp_ms)
         };
-        points.push(json!({
-            "height": height,
-            "timestamp_ms": timestamp_ms,
-            "token_supply": supply.to_string(),
-            "issued_for_work": issued.to_string(),
-        }));
+        points.push(HistoryPoint {
+            height,
+            timestamp_ms,
+            token_supply: Decimal(supply),
+            issued_for_work: Decimal(issued),
+        });
     }
-    Ok(Json(json!({ "dc": dc.id.to_string(), "points": points })))
+    Ok(Json(DcHistory {
+        dc: dc.id.to_string(),
+        points,
+    }))
+}
+
+/// The data of a `block` event: where the chain is after a finalized block.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockEvent {
+    pub height: u64,
+    #[schema(value_type = HashHex)]
+    pub tip: String,
+    #[schema(value_type = HashHex)]
+    pub state_root: String,
+    pub timestamp_ms: u64,
+    /// Transactions finalized so far.
+    pub transactions: u64,
 }
 
 /// Server-sent events: `block` after every finalized block, with the new
 /// height and the count of finalized transactions, so a page knows when to
 /// read again.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "chain",
+    responses((
+        status = 200,
+        description = "A stream of server-sent events, never ending. Each is named `block` \
+            and its data is a `BlockEvent` (`#/components/schemas/BlockEvent`) in JSON. The \
+            first describes where the chain is now; one follows every finalized block.",
+        content_type = "text/event-stream",
+        body = String,
+    ))
+)]
 async fn events(
     State(ledger): State<Shared>,
 ) -> axum::response::sse::Sse<
@@ -675,17 +1336,34 @@ async fn events(
             let data = {
                 let ledger = lock(&ledger);
                 let chain = ledger.chain();
-                json!({
-                    "height": chain.height,
-                    "tip": chain.tip.to_string(),
-                    "state_root": chain.state_root().to_string(),
-                    "timestamp_ms": chain.tip_timestamp_ms,
-                    "transactions": chain.n_transactions,
-                })
+                BlockEvent {
+                    height: chain.height,
+                    tip: chain.tip.to_string(),
+                    state_root: chain.state_root().to_string(),
+                    timestamp_ms: chain.tip_timestamp_ms,
+                    transactions: chain.n_transactions,
+                }
             };
-            let event = SseEvent::default().event("block").data(data.to_string());
+            let event = SseEvent::default()
+                .event("block")
+                .data(serde_json::to_string(&data).unwrap_or_default());
             Some((Ok(event), (heights, ledger, false)))
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// This document: the OpenAPI 3.1 description of `/api/v1`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "chain",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
+)]
+async fn openapi_json() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        doc::served(),
+    )
+        .into_response()
 }

@@ -19,6 +19,27 @@ use stigmer_protocol::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Decimal(pub Fixed);
 
+/// What an amount looks like: digits, then at most 18 decimals.
+pub const DECIMAL_PATTERN: &str = r"^[0-9]+(\.[0-9]{1,18})?$";
+
+impl utoipa::PartialSchema for Decimal {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(DECIMAL_PATTERN))
+            .description(Some(
+                "An exact non-negative decimal amount with at most 18 fractional digits, \
+                 in its shortest spelling (no trailing zeros). Requests may also give a \
+                 JSON number, read as the shortest decimal that denotes the same double.",
+            ))
+            .examples(["14.545454545454545455", "5"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Decimal {}
+
 impl Serialize for Decimal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(&self.0)
@@ -49,67 +70,83 @@ impl<'de> Deserialize<'de> for Decimal {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The body of a transaction: what the signer asks for, told apart by
+/// `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[schema(as = Operation)]
 pub enum OperationJson {
+    /// Found a DC; the signer becomes its steward.
     CreateDc {
         id: String,
         name: String,
         token_symbol: String,
         #[serde(default)]
         params: ParamsJson,
+        /// The DC's contribution types, by name.
         types: BTreeMap<String, TypeJson>,
         #[serde(default)]
         founders: Vec<FounderJson>,
     },
+    /// Join a DC, optionally naming the member who referred the signer.
     Join {
         dc: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         referrer: Option<String>,
     },
-    Leave {
-        dc: String,
-    },
+    /// Leave a DC.
+    Leave { dc: String },
+    /// Submit a contribution of one of the DC's types.
     Contribute {
         dc: String,
+        /// The contribution's id, unique in the DC.
         id: String,
         contribution_type: String,
         #[serde(default)]
         title: String,
     },
+    /// Evaluate a contribution with a value of its type's evaluation set.
     Evaluate {
         dc: String,
         contribution: String,
         value: Decimal,
     },
-    Thank {
-        dc: String,
-        contribution: String,
-    },
+    /// Thank a contribution: no stake, no issuance.
+    Thank { dc: String, contribution: String },
+    /// Send tokens to another account of the DC.
     Transfer {
         dc: String,
+        /// The recipient's agent id.
         to: String,
         amount: Decimal,
         #[serde(default)]
         asset: AssetJson,
     },
+    /// Act in another DC as the DC `dc` (the signer must be its steward).
     AsDc {
         dc: String,
+        /// The operation, done by the DC's account `dc:<dc>`.
+        #[schema(no_recursion)]
         operation: Box<OperationJson>,
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = Asset)]
 pub enum AssetJson {
     #[default]
     Tokens,
     Reputation,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A DC's parameters. Every field has a default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(as = DcParams)]
 pub struct ParamsJson {
+    /// The rule set: `backfeed` or `backfeed-classic`.
+    #[schema(pattern = "^(backfeed|backfeed-classic)$")]
     pub rules: String,
     pub beta: Decimal,
     pub referral_fraction: Decimal,
@@ -137,8 +174,10 @@ impl From<&DcParams> for ParamsJson {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A contribution type's parameters. Every field has a default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schema(as = ContributionType)]
 pub struct TypeJson {
     pub fee: Decimal,
     pub stake: Decimal,
@@ -173,8 +212,10 @@ impl From<&ContributionType> for TypeJson {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A founding member of a DC and what they start with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Founder)]
 pub struct FounderJson {
     pub agent: String,
     pub reputation: Decimal,
@@ -390,15 +431,18 @@ impl OperationJson {
 
 /// A signed transaction in JSON. The signature is over the canonical
 /// binary encoding, which is rebuilt from these fields to check it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Transaction)]
 pub struct TransactionJson {
     pub chain_id: String,
     /// The signer's public key, hex: also its agent id.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub signer: String,
     pub nonce: u64,
     pub operation: OperationJson,
     /// 64 bytes, hex.
+    #[schema(pattern = "^[0-9a-fA-F]{128}$")]
     pub signature: String,
 }
 

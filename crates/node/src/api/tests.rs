@@ -1,0 +1,930 @@
+//! The OpenAPI document against the router and the real handlers: every
+//! route is in it, and what each handler answers on a small ledger
+//! validates against the schema documented for it, with no field the
+//! schema does not declare.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use stigmer_ledger::Hash;
+use stigmer_ledger::tx::{Keypair, hex};
+use stigmer_protocol::AgentId;
+use tower::ServiceExt;
+
+use super::Shared;
+use crate::demo::member_key;
+use crate::json::{AssetJson, Decimal, FounderJson, OperationJson, ParamsJson, TypeJson};
+use crate::ledger::NodeLedger;
+
+const CHAIN: &str = "api-test";
+const GENESIS_MS: u64 = 1_700_000_000_000;
+
+/// A directory removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "stigmer-node-api-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn document() -> Value {
+    serde_json::from_str(super::doc::served()).unwrap()
+}
+
+/// `/api/v1/dcs/{dc}` as a JSON pointer token.
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Validates instances against schemas of the document, addressed by JSON
+/// pointers into it.
+struct Schemas {
+    document: Value,
+    validators: RefCell<BTreeMap<String, Arc<jsonschema::Validator>>>,
+}
+
+impl Schemas {
+    fn new() -> Schemas {
+        Schemas {
+            document: document(),
+            validators: RefCell::default(),
+        }
+    }
+
+    fn at(&self, pointer: &str) -> &Value {
+        self.document
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("nothing at {pointer}"))
+    }
+
+    /// Follows `$ref`s.
+    fn resolve(&self, pointer: &str) -> String {
+        let mut pointer = pointer.to_string();
+        while let Some(reference) = self.at(&pointer).get("$ref").and_then(Value::as_str) {
+            pointer = reference
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("a reference out of the document: {reference}"))
+                .to_string();
+        }
+        pointer
+    }
+
+    fn validator(&self, pointer: &str) -> Arc<jsonschema::Validator> {
+        if let Some(validator) = self.validators.borrow().get(pointer) {
+            return validator.clone();
+        }
+        self.at(pointer);
+        let mut schema = self.document.clone();
+        schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+        // A URI fragment: braces of path templates are percent-encoded.
+        let fragment = pointer.replace('{', "%7B").replace('}', "%7D");
+        schema["$ref"] = json!(format!("#{fragment}"));
+        let validator = Arc::new(jsonschema::draft202012::new(&schema).unwrap());
+        self.validators
+            .borrow_mut()
+            .insert(pointer.to_string(), validator.clone());
+        validator
+    }
+
+    fn is_valid(&self, pointer: &str, instance: &Value) -> bool {
+        self.validator(pointer).is_valid(instance)
+    }
+
+    /// Asserts that `instance` validates against the schema at `pointer`
+    /// and has no field the schema does not declare.
+    fn check(&self, pointer: &str, instance: &Value, what: &str) {
+        let validator = self.validator(pointer);
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{what}: {errors:#?}\n{instance:#}");
+        let mut undeclared = Vec::new();
+        self.undeclared(pointer, instance, "", &mut undeclared);
+        assert!(
+            undeclared.is_empty(),
+            "{what}: fields the schema does not declare: {undeclared:?}"
+        );
+    }
+
+    /// The properties an object schema declares, through `allOf`.
+    fn properties(&self, pointer: &str, into: &mut BTreeMap<String, String>) -> bool {
+        let pointer = self.resolve(pointer);
+        let schema = self.at(&pointer);
+        let mut object = false;
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            object = true;
+            for name in properties.keys() {
+                into.insert(
+                    name.clone(),
+                    format!("{pointer}/properties/{}", escape(name)),
+                );
+            }
+        }
+        if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+            for index in 0..parts.len() {
+                object |= self.properties(&format!("{pointer}/allOf/{index}"), into);
+            }
+        }
+        object
+    }
+
+    /// Paths in `instance` of fields the schema at `pointer` does not
+    /// declare.
+    fn undeclared(&self, pointer: &str, instance: &Value, at: &str, out: &mut Vec<String>) {
+        let pointer = self.resolve(pointer);
+        let schema = self.at(&pointer);
+        for combinator in ["oneOf", "anyOf"] {
+            if let Some(branches) = schema.get(combinator).and_then(Value::as_array) {
+                for index in 0..branches.len() {
+                    let branch = format!("{pointer}/{combinator}/{index}");
+                    if self.is_valid(&branch, instance) {
+                        self.undeclared(&branch, instance, at, out);
+                    }
+                }
+            }
+        }
+        match instance {
+            Value::Object(fields) => {
+                let mut declared = BTreeMap::new();
+                if self.properties(&pointer, &mut declared) {
+                    for (name, value) in fields {
+                        match declared.get(name) {
+                            Some(property) => {
+                                self.undeclared(property, value, &format!("{at}/{name}"), out)
+                            }
+                            None => out.push(format!("{at}/{name}")),
+                        }
+                    }
+                } else if schema
+                    .get("additionalProperties")
+                    .is_some_and(Value::is_object)
+                {
+                    for (name, value) in fields {
+                        let values = format!("{pointer}/additionalProperties");
+                        self.undeclared(&values, value, &format!("{at}/{name}"), out);
+                    }
+                }
+            }
+            Value::Array(items) if schema.get("items").is_some() => {
+                for (index, item) in items.iter().enumerate() {
+                    self.undeclared(
+                        &format!("{pointer}/items"),
+                        item,
+                        &format!("{at}/{index}"),
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn operation(&self, method: &Method, template: &str) -> String {
+        let pointer = format!(
+            "/paths/{}/{}",
+            escape(template),
+            method.as_str().to_ascii_lowercase()
+        );
+        assert!(
+            self.document.pointer(&pointer).is_some(),
+            "{method} {template} is not documented"
+        );
+        pointer
+    }
+
+    /// The schema of the answer `status` of an operation, in `content_type`.
+    fn response(&self, method: &Method, template: &str, status: u16, content_type: &str) -> String {
+        let pointer = format!(
+            "{}/responses/{status}/content/{}/schema",
+            self.operation(method, template),
+            escape(content_type)
+        );
+        assert!(
+            self.document.pointer(&pointer).is_some(),
+            "{method} {template}: {status} in {content_type} is not documented"
+        );
+        pointer
+    }
+}
+
+/// A small ledger: the demo's festival and a second DC, three blocks with
+/// every kind of operation (one refused), rewards, a superseded
+/// evaluation.
+struct Fixture {
+    _scratch: Scratch,
+    ledger: Shared,
+    nonces: BTreeMap<String, u64>,
+    /// A transaction applied in block 1.
+    applied: Hash,
+    /// A transaction refused in block 1.
+    refused: Hash,
+}
+
+/// Someone who joins the festival in the first block.
+fn newcomer() -> Keypair {
+    Keypair::from_seed([7; 32])
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let scratch = Scratch::new("fixture");
+        let genesis = crate::demo::genesis(CHAIN, "00".repeat(32), GENESIS_MS);
+        let ledger = NodeLedger::open(&scratch.0, genesis).unwrap();
+        let mut fixture = Fixture {
+            _scratch: scratch,
+            ledger: Arc::new(Mutex::new(ledger)),
+            nonces: BTreeMap::new(),
+            applied: Hash([0; 32]),
+            refused: Hash([0; 32]),
+        };
+        let festival = || "festival".to_string();
+        let agent = |n: u32| member_key(n).agent().to_string();
+        let contribute = |id: &str, kind: &str| OperationJson::Contribute {
+            dc: festival(),
+            id: id.to_string(),
+            contribution_type: kind.to_string(),
+            title: format!("Work on {id}"),
+        };
+        let evaluate = |id: &str, value: u64| OperationJson::Evaluate {
+            dc: festival(),
+            contribution: id.to_string(),
+            value: Decimal(stigmer_protocol::Fixed::from_int(value)),
+        };
+        fixture.applied = fixture.sign(&member_key(1), contribute("stage-1", "stage"));
+        fixture.sign(&member_key(4), contribute("care-1", "care"));
+        fixture.sign(
+            &member_key(6),
+            OperationJson::Transfer {
+                dc: festival(),
+                to: agent(7),
+                amount: Decimal(stigmer_protocol::Fixed::from_int(1)),
+                asset: AssetJson::Tokens,
+            },
+        );
+        fixture.sign(
+            &newcomer(),
+            OperationJson::Join {
+                dc: festival(),
+                referrer: Some(agent(1)),
+            },
+        );
+        fixture.sign(&member_key(8), OperationJson::Leave { dc: festival() });
+        let mut types = BTreeMap::new();
+        types.insert("work".to_string(), TypeJson::default());
+        fixture.sign(
+            &member_key(0),
+            OperationJson::CreateDc {
+                id: "garden".to_string(),
+                name: "Community garden".to_string(),
+                token_symbol: "GRD".to_string(),
+                params: ParamsJson::default(),
+                types,
+                founders: vec![FounderJson {
+                    agent: agent(0),
+                    reputation: Decimal(stigmer_protocol::Fixed::from_int(10)),
+                    tokens: Decimal(stigmer_protocol::Fixed::from_int(10)),
+                    referrer: None,
+                }],
+            },
+        );
+        // Refused: there is no such contribution.
+        fixture.refused = fixture.sign(&member_key(9), evaluate("nothing", 3));
+        fixture.finalize(GENESIS_MS + 1_000);
+        // Most of the festival values the stage: rewards are issued.
+        for n in 2..26 {
+            if n != 8 {
+                fixture.sign(&member_key(n), evaluate("stage-1", 4));
+            }
+        }
+        fixture.sign(
+            &member_key(5),
+            OperationJson::Thank {
+                dc: festival(),
+                contribution: "care-1".to_string(),
+            },
+        );
+        fixture.sign(
+            &member_key(0),
+            OperationJson::AsDc {
+                dc: festival(),
+                operation: Box::new(OperationJson::Join {
+                    dc: "garden".to_string(),
+                    referrer: None,
+                }),
+            },
+        );
+        fixture.finalize(GENESIS_MS + 2_000);
+        // A change of mind supersedes an evaluation.
+        fixture.sign(&member_key(2), evaluate("stage-1", 5));
+        fixture.finalize(GENESIS_MS + 3_000);
+        fixture
+    }
+
+    fn sign(&mut self, key: &Keypair, operation: OperationJson) -> Hash {
+        let tx = self.signed(key, operation);
+        super::lock(&self.ledger)
+            .submit(tx.verified().unwrap())
+            .unwrap()
+    }
+
+    fn signed(
+        &mut self,
+        key: &Keypair,
+        operation: OperationJson,
+    ) -> stigmer_ledger::tx::SignedTransaction {
+        let nonce = self.nonces.entry(key.agent().to_string()).or_insert(0);
+        let tx = key.sign(CHAIN, *nonce, operation.to_operation().unwrap());
+        *nonce += 1;
+        tx
+    }
+
+    fn finalize(&self, timestamp_ms: u64) {
+        let mut ledger = super::lock(&self.ledger);
+        let tip = ledger.chain().tip;
+        let block = ledger.propose(tip, timestamp_ms).unwrap();
+        assert!(!block.txs.is_empty());
+        ledger.finalize(&block).unwrap();
+    }
+
+    fn router(&self) -> Router {
+        super::router(self.ledger.clone())
+    }
+}
+
+async fn call(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (u16, String, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(body) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = router
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{uri}: {e}: {}", String::from_utf8_lossy(&bytes)));
+    (status, content_type, value)
+}
+
+#[test]
+fn the_document_parses_as_openapi_3_1() {
+    let text = super::doc::served();
+    let value: Value = serde_json::from_str(text).unwrap();
+    assert!(value["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(value["info"]["title"], "stigmer node API");
+    let parsed: utoipa::openapi::OpenApi = serde_json::from_str(text).unwrap();
+    assert_eq!(serde_json::to_value(parsed).unwrap(), value);
+}
+
+#[test]
+fn every_route_is_documented() {
+    let document = document();
+    let paths = document["paths"].as_object().unwrap();
+    let documented: BTreeSet<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("get", "/api/v1/status"),
+        ("post", "/api/v1/transactions"),
+        ("get", "/api/v1/transactions/{hash}"),
+        ("get", "/api/v1/blocks"),
+        ("get", "/api/v1/blocks/{height}"),
+        ("get", "/api/v1/dcs"),
+        ("get", "/api/v1/dcs/{dc}"),
+        ("get", "/api/v1/dcs/{dc}/contributions/{id}"),
+        ("get", "/api/v1/dcs/{dc}/accounts/{agent}/proof"),
+        ("get", "/api/v1/dcs/{dc}/history"),
+        ("get", "/api/v1/agents/{agent}"),
+        ("get", "/api/v1/agents/{agent}/nonce"),
+        ("get", "/api/v1/events"),
+        ("get", "/api/v1/openapi.json"),
+    ]
+    .into_iter()
+    .map(|(method, path)| (method.to_string(), path.to_string()))
+    .collect();
+    assert_eq!(documented, expected);
+    // Routes are registered only with their documentation (`routes!`).
+    let source = include_str!("../api.rs");
+    assert!(!source.contains(concat!(".route", "(\"/api")));
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let in_path: BTreeSet<&str> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .map(|p| {
+                    assert_eq!(p["required"], true, "{method} {path}");
+                    p["name"].as_str().unwrap()
+                })
+                .collect();
+            let in_template: BTreeSet<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            assert_eq!(in_path, in_template, "{method} {path}");
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}"
+            );
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    let parameters = |method: &str, path: &str| -> Vec<String> {
+        document["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{}",
+                    p["in"].as_str().unwrap(),
+                    p["name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(parameters("post", "/api/v1/transactions"), ["query:wait"]);
+    assert_eq!(
+        parameters("get", "/api/v1/blocks"),
+        ["query:before", "query:limit"]
+    );
+    let events = &document["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"];
+    assert!(events.get("text/event-stream").is_some(), "{events}");
+    assert!(
+        document["components"]["schemas"]["BlockEvent"].is_object(),
+        "the events' data is described"
+    );
+    let body = &document["paths"]["/api/v1/transactions"]["post"]["requestBody"];
+    assert_eq!(body["required"], true);
+    assert_eq!(
+        body["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Submission"
+    );
+}
+
+#[test]
+fn operations_are_a_oneof_with_a_discriminator() {
+    let schemas = Schemas::new();
+    let operation = schemas.at("/components/schemas/Operation");
+    let discriminator = &operation["discriminator"];
+    assert_eq!(discriminator["propertyName"], "type");
+    let mapping = discriminator["mapping"].as_object().unwrap();
+    let tags: BTreeSet<&str> = mapping.keys().map(String::as_str).collect();
+    assert_eq!(
+        tags,
+        BTreeSet::from([
+            "as_dc",
+            "contribute",
+            "create_dc",
+            "evaluate",
+            "join",
+            "leave",
+            "thank",
+            "transfer"
+        ])
+    );
+    let branches: BTreeSet<&str> = operation["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["$ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        branches,
+        mapping.values().map(|v| v.as_str().unwrap()).collect()
+    );
+    for (tag, reference) in mapping {
+        let variant = schemas.at(reference.as_str().unwrap().strip_prefix('#').unwrap());
+        assert_eq!(variant["properties"]["type"]["enum"], json!([tag]), "{tag}");
+        assert!(
+            variant["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("type")),
+            "{tag}"
+        );
+        assert_eq!(variant["additionalProperties"], false, "{tag}");
+    }
+    let status = schemas.at("/components/schemas/TransactionStatus");
+    assert_eq!(status["discriminator"]["propertyName"], "status");
+    assert_eq!(status["oneOf"].as_array().unwrap().len(), 2);
+    // What serde accepts, the schema accepts, and the other way round.
+    let pointer = "/components/schemas/Operation";
+    let minimal = json!({ "type": "join", "dc": "garden" });
+    assert!(serde_json::from_value::<OperationJson>(minimal.clone()).is_ok());
+    schemas.check(pointer, &minimal, "a minimal join");
+    for refused in [
+        json!({ "type": "join", "dc": "garden", "extra": 1 }),
+        json!({ "type": "dance", "dc": "garden" }),
+        json!({ "dc": "garden" }),
+        json!({ "type": "evaluate", "dc": "d", "contribution": "c", "value": "-1" }),
+        json!({ "type": "as_dc", "dc": "d", "operation": { "type": "leave" } }),
+    ] {
+        assert!(serde_json::from_value::<OperationJson>(refused.clone()).is_err());
+        assert!(!schemas.is_valid(pointer, &refused), "{refused}");
+    }
+}
+
+#[test]
+fn submissions_validate_against_the_request_body() {
+    let schemas = Schemas::new();
+    let pointer = format!(
+        "{}/requestBody/content/application~1json/schema",
+        schemas.operation(&Method::POST, "/api/v1/transactions")
+    );
+    let tx = member_key(1).sign(
+        CHAIN,
+        0,
+        stigmer_protocol::Operation::Leave {
+            dc: "festival".parse().unwrap(),
+        },
+    );
+    let as_json = serde_json::to_value(crate::json::TransactionJson::from_signed(&tx)).unwrap();
+    schemas.check(&pointer, &as_json, "a transaction in JSON");
+    schemas.check(
+        &pointer,
+        &json!({ "encoded": hex(&tx.encode()) }),
+        "encoded",
+    );
+    assert!(!schemas.is_valid(&pointer, &json!({ "encoded": "xyz" })));
+    assert!(!schemas.is_valid(&pointer, &json!({ "chain_id": "x" })));
+}
+
+#[tokio::test]
+async fn every_answer_validates_against_its_schema() {
+    let mut fixture = Fixture::new();
+    let router = fixture.router();
+    let schemas = Schemas::new();
+    let mut exercised: BTreeSet<(String, String)> = BTreeSet::new();
+
+    // A submission left in the pool, in JSON; the same again is a conflict.
+    let pending = fixture.signed(
+        &member_key(11),
+        OperationJson::Contribute {
+            dc: "festival".to_string(),
+            id: "sound-1".to_string(),
+            contribution_type: "sound".to_string(),
+            title: String::new(),
+        },
+    );
+    let pending_json =
+        serde_json::to_value(crate::json::TransactionJson::from_signed(&pending)).unwrap();
+    let pending_hash = pending.hash().to_string();
+    let mut post = async |body: Value, expected: u16| {
+        let (status, content_type, answer) =
+            call(&router, Method::POST, "/api/v1/transactions", Some(body)).await;
+        assert_eq!(status, expected, "{answer}");
+        let schema = schemas.response(&Method::POST, "/api/v1/transactions", status, &content_type);
+        schemas.check(&schema, &answer, "POST /api/v1/transactions");
+        exercised.insert(("post".to_string(), "/api/v1/transactions".to_string()));
+        answer
+    };
+    let answer = post(pending_json.clone(), 202).await;
+    assert_eq!(answer["status"], "pending");
+    // The same again is accepted again; a used nonce is a conflict.
+    post(pending_json, 202).await;
+    let reused = member_key(11).sign(CHAIN, 0, pending.transaction.operation.clone());
+    post(
+        serde_json::to_value(crate::json::TransactionJson::from_signed(&reused)).unwrap(),
+        409,
+    )
+    .await;
+    post(json!({ "encoded": "zz" }), 400).await;
+    post(json!({ "nonsense": true }), 400).await;
+
+    let festival = "festival";
+    let one = member_key(1).agent().to_string();
+    let newcomer = newcomer().agent().to_string();
+    let steward_dc = AgentId::of_dc(&"festival".parse().unwrap()).to_string();
+    let finalized = fixture.applied.to_string();
+    let refused = fixture.refused.to_string();
+    let gets: Vec<(&str, String, u16)> = vec![
+        ("/api/v1/status", "/api/v1/status".into(), 200),
+        (
+            "/api/v1/transactions/{hash}",
+            format!("/api/v1/transactions/{finalized}"),
+            200,
+        ),
+        (
+            "/api/v1/transactions/{hash}",
+            format!("/api/v1/transactions/{refused}"),
+            200,
+        ),
+        (
+            "/api/v1/transactions/{hash}",
+            format!("/api/v1/transactions/{pending_hash}"),
+            200,
+        ),
+        (
+            "/api/v1/transactions/{hash}",
+            format!("/api/v1/transactions/{}", "0".repeat(64)),
+            404,
+        ),
+        (
+            "/api/v1/transactions/{hash}",
+            "/api/v1/transactions/zz".into(),
+            400,
+        ),
+        ("/api/v1/blocks", "/api/v1/blocks".into(), 200),
+        (
+            "/api/v1/blocks",
+            "/api/v1/blocks?before=1&limit=1".into(),
+            200,
+        ),
+        ("/api/v1/blocks", "/api/v1/blocks?limit=many".into(), 400),
+        ("/api/v1/blocks/{height}", "/api/v1/blocks/1".into(), 200),
+        ("/api/v1/blocks/{height}", "/api/v1/blocks/2".into(), 200),
+        ("/api/v1/blocks/{height}", "/api/v1/blocks/3".into(), 200),
+        ("/api/v1/blocks/{height}", "/api/v1/blocks/99".into(), 404),
+        ("/api/v1/blocks/{height}", "/api/v1/blocks/abc".into(), 400),
+        ("/api/v1/dcs", "/api/v1/dcs".into(), 200),
+        ("/api/v1/dcs/{dc}", format!("/api/v1/dcs/{festival}"), 200),
+        ("/api/v1/dcs/{dc}", "/api/v1/dcs/garden".into(), 200),
+        ("/api/v1/dcs/{dc}", "/api/v1/dcs/NOPE".into(), 400),
+        ("/api/v1/dcs/{dc}", "/api/v1/dcs/nope".into(), 404),
+        (
+            "/api/v1/dcs/{dc}/contributions/{id}",
+            format!("/api/v1/dcs/{festival}/contributions/stage-1"),
+            200,
+        ),
+        (
+            "/api/v1/dcs/{dc}/contributions/{id}",
+            format!("/api/v1/dcs/{festival}/contributions/care-1"),
+            200,
+        ),
+        (
+            "/api/v1/dcs/{dc}/contributions/{id}",
+            format!("/api/v1/dcs/{festival}/contributions/none"),
+            404,
+        ),
+        (
+            "/api/v1/dcs/{dc}/accounts/{agent}/proof",
+            format!("/api/v1/dcs/{festival}/accounts/{one}/proof"),
+            200,
+        ),
+        (
+            "/api/v1/dcs/{dc}/accounts/{agent}/proof",
+            format!("/api/v1/dcs/garden/accounts/{newcomer}/proof"),
+            404,
+        ),
+        (
+            "/api/v1/dcs/{dc}/history",
+            format!("/api/v1/dcs/{festival}/history"),
+            200,
+        ),
+        (
+            "/api/v1/agents/{agent}",
+            format!("/api/v1/agents/{one}"),
+            200,
+        ),
+        (
+            "/api/v1/agents/{agent}",
+            format!("/api/v1/agents/{newcomer}"),
+            200,
+        ),
+        (
+            "/api/v1/agents/{agent}",
+            format!("/api/v1/agents/{}", member_key(8).agent()),
+            200,
+        ),
+        // A DC's own account has no page of its own (yet).
+        (
+            "/api/v1/agents/{agent}",
+            format!("/api/v1/agents/{steward_dc}"),
+            400,
+        ),
+        ("/api/v1/agents/{agent}", "/api/v1/agents/%00".into(), 400),
+        ("/api/v1/agents/{agent}", "/api/v1/agents/%FF".into(), 400),
+        (
+            "/api/v1/agents/{agent}",
+            format!("/api/v1/agents/{}", Keypair::from_seed([8; 32]).agent()),
+            404,
+        ),
+        (
+            "/api/v1/agents/{agent}/nonce",
+            format!("/api/v1/agents/{one}/nonce"),
+            200,
+        ),
+        (
+            "/api/v1/agents/{agent}/nonce",
+            "/api/v1/agents/%00/nonce".into(),
+            400,
+        ),
+        ("/api/v1/openapi.json", "/api/v1/openapi.json".into(), 200),
+    ];
+    let mut answers = BTreeMap::new();
+    for (template, uri, expected) in gets {
+        let (status, content_type, answer) = call(&router, Method::GET, &uri, None).await;
+        assert_eq!(status, expected, "GET {uri}: {answer}");
+        let schema = schemas.response(&Method::GET, template, status, &content_type);
+        schemas.check(&schema, &answer, &format!("GET {uri}"));
+        if status == 200 {
+            exercised.insert(("get".to_string(), template.to_string()));
+        }
+        answers.insert(uri, answer);
+    }
+
+    // The ledger has what the checks are meant to see.
+    let block_1 = &answers["/api/v1/blocks/1"];
+    let kinds: BTreeSet<&str> = ["/api/v1/blocks/1", "/api/v1/blocks/2"]
+        .iter()
+        .flat_map(|uri| answers[*uri]["transactions"].as_array().unwrap())
+        .map(|tx| tx["transaction"]["operation"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 8, "every kind of operation: {kinds:?}");
+    assert!(
+        block_1["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|tx| tx["hash"] == refused.as_str() && tx["error"].is_string())
+    );
+    assert_eq!(
+        answers[&format!("/api/v1/transactions/{refused}")]["ok"],
+        false
+    );
+    assert_eq!(
+        answers[&format!("/api/v1/transactions/{pending_hash}")]["status"],
+        "pending"
+    );
+    let stage = &answers[&format!("/api/v1/dcs/{festival}/contributions/stage-1")];
+    let evaluations = stage["evaluations"].as_array().unwrap();
+    assert!(
+        evaluations.iter().any(|e| e["superseded"] == true),
+        "{stage:#}"
+    );
+    assert!(
+        evaluations
+            .iter()
+            .all(|e| e["transaction"]["hash"].is_string())
+    );
+    assert!(stage["tokens_issued"] != "0", "{stage:#}");
+    let log = answers[&format!("/api/v1/agents/{one}")]["log"]
+        .as_array()
+        .unwrap();
+    assert!(log.iter().any(|e| e["transaction"]["genesis"] == true));
+    assert!(log.iter().any(|e| e["transaction"]["index"].is_u64()));
+    assert!(
+        answers["/api/v1/dcs/garden"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["agent"] == steward_dc.as_str())
+    );
+    assert!(
+        answers[&format!("/api/v1/dcs/{festival}")]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["referrer"].is_string())
+    );
+
+    // Server-sent events: the first describes where the chain is.
+    let response = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/api/v1/events")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+    schemas.response(&Method::GET, "/api/v1/events", 200, content_type);
+    let mut stream = response.into_body().into_data_stream();
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = stream.next().await.unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(text.starts_with("event: block\n"), "{text}");
+    let data = text
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .unwrap();
+    let event: Value = serde_json::from_str(data).unwrap();
+    schemas.check("/components/schemas/BlockEvent", &event, "a block event");
+    assert_eq!(event["height"], 3);
+    exercised.insert(("get".to_string(), "/api/v1/events".to_string()));
+
+    // Every documented operation was answered with a success.
+    let document = document();
+    let documented: BTreeSet<(String, String)> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    assert_eq!(exercised, documented);
+}
+
+/// The checks themselves: a field the schema does not declare is found,
+/// through `oneOf`, `allOf`, arrays and maps.
+#[test]
+fn undeclared_fields_are_found() {
+    let schemas = Schemas::new();
+    let undeclared = |schema: &str, instance: Value| {
+        let pointer = format!("/components/schemas/{schema}");
+        assert!(schemas.is_valid(&pointer, &instance), "{instance}");
+        let mut found = Vec::new();
+        schemas.undeclared(&pointer, &instance, "", &mut found);
+        found
+    };
+    let hash = "ab".repeat(32);
+    assert_eq!(
+        undeclared(
+            "TransactionStatus",
+            json!({ "hash": hash, "status": "pending", "extra": 1 })
+        ),
+        ["/extra"]
+    );
+    let header = json!({
+        "height": 1, "hash": hash, "parent": hash, "timestamp_ms": 5,
+        "tx_root": hash, "state_root": hash, "n_transactions": 0,
+    });
+    let mut block = header.clone();
+    block["transactions"] = json!([]);
+    assert!(undeclared("BlockDetail", block.clone()).is_empty());
+    block["bogus"] = json!(true);
+    assert_eq!(undeclared("BlockDetail", block), ["/bogus"]);
+    let mut page = json!({ "height": 1, "blocks": [header] });
+    page["blocks"][0]["more"] = json!(0);
+    assert_eq!(undeclared("BlockPage", page), ["/blocks/0/more"]);
+    let mut kind = serde_json::to_value(TypeJson::default()).unwrap();
+    assert!(schemas.is_valid("/components/schemas/ContributionType", &kind));
+    kind["surprise"] = json!("!");
+    assert!(!schemas.is_valid("/components/schemas/ContributionType", &kind));
+    assert!(!schemas.is_valid(
+        "/components/schemas/Decimal",
+        &json!("1.0000000000000000001")
+    ));
+    assert!(!schemas.is_valid("/components/schemas/Decimal", &json!("1.")));
+    assert!(schemas.is_valid(
+        "/components/schemas/Decimal",
+        &json!("14.545454545454545455")
+    ));
+}
