@@ -18,7 +18,10 @@ fi
 scratch=$(mktemp -d)
 node_pid=
 cleanup() {
-  if [ -n "$node_pid" ]; then kill -9 "$node_pid" 2>/dev/null || true; fi
+  if [ -n "$node_pid" ]; then
+    kill -9 "$node_pid" 2>/dev/null || true
+    wait "$node_pid" 2>/dev/null || true
+  fi
   rm -rf "$scratch"
 }
 trap cleanup EXIT
