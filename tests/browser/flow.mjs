@@ -161,6 +161,16 @@ async function main() {
   if (!/median of its evaluations rose from 0 to 4/.test(rewardText)) fail(`the reward is not explained: ${rewardText}`);
   await shot(dan, '06-phone-reward-explained');
 
+  // Ana thanks Dan with tokens.
+  await ana.page.goto('/#/dc/garden');
+  const send = ana.page.getByRole('form', { name: 'Send SEED' });
+  await send.getByLabel('To (agent id)').fill(dan.agent);
+  await send.getByLabel('Amount of SEED').fill('2.5');
+  await send.getByRole('button', { name: 'Send' }).click();
+  await expectDone(ana);
+  await dan.page.goto(`/#/agent/${dan.agent}`);
+  await dan.page.getByRole('row').filter({ hasText: /received 2\.5 SEED from/ }).first().waitFor();
+
   // The dashboard's pictures and the explorer's integrity checks.
   await ana.page.goto('/#/dc/garden');
   await ana.page.getByRole('img', { name: /Lorenz curve of reputation: Gini coefficient/ }).waitFor();
