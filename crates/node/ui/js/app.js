@@ -9,6 +9,8 @@ import * as words from './words.js';
 import * as wallet from './wallet.js';
 
 const main = document.getElementById('main');
+/** Contributions a dashboard lists before "Show all". */
+const CONTRIBUTIONS_SHOWN = 30;
 const live = document.getElementById('live');
 const notice = document.getElementById('notice');
 
@@ -293,10 +295,13 @@ async function dcPage(id) {
           `(0: everyone equal; 1: one member holds all). The further the curve sags below the diagonal, the more unequal.`)));
   });
 
+  let showAll = false;
   const contributions = liveSection('Contributions', async () => {
     const dc = await api.get(`/dcs/${api.enc(id)}`);
     const total = Number(dc.total_reputation) || 1;
-    const rows = [...dc.contributions].reverse().map((c) => {
+    const newest = [...dc.contributions].reverse();
+    const shown = showAll ? newest : newest.slice(0, CONTRIBUTIONS_SHOWN);
+    const rows = shown.map((c) => {
       const type = dc.types[c.type] || {};
       const share = Number(c.engaged_reputation) / total;
       const threshold = Number(type.reward_threshold || 0.5);
@@ -310,7 +315,15 @@ async function dcPage(id) {
         h('td', { class: 'n' }, c.thanks_only ? '—' : String(c.n_evaluations)),
         h('td', { class: 'n' }, c.thanks_only ? '—' : words.amount(c.tokens_issued)));
     });
-    return table(`${dc.contributions.length} contributions, newest first`, ['Contribution', 'Kind', 'By', 'Engaged reputation', 'Evaluations', `${symbol} issued`], rows);
+    const more = shown.length < newest.length
+      ? h('p', {}, h('button', {
+        type: 'button',
+        onclick: () => { showAll = true; contributions.run(); },
+      }, `Show all ${newest.length} contributions`))
+      : null;
+    return h('div', {},
+      table(`${dc.contributions.length} contributions, newest first`, ['Contribution', 'Kind', 'By', 'Engaged reputation', 'Evaluations', `${symbol} issued`], rows),
+      more);
   });
 
   const history = liveSection('Tokens over time', async () => {
