@@ -21,6 +21,7 @@ const STEP_TIMEOUT_MS = 30_000;
 mkdirSync(shots, { recursive: true });
 const scratch = mkdtempSync(join(tmpdir(), 'stigmer-browser-'));
 const problems = [];
+const people = [];
 let node;
 let browser;
 
@@ -69,7 +70,9 @@ async function person(name, base, viewport = { width: 1200, height: 900 }) {
   page.on('response', (response) => {
     if (response.status() >= 500) problems.push(`${name}: ${response.status()} from ${response.url()}`);
   });
-  return { name, context, page };
+  const who = { name, context, page };
+  people.push(who);
+  return who;
 }
 
 async function shot(who, label) {
@@ -183,8 +186,13 @@ async function main() {
   // The block holding Bo's evaluation, reached from the contribution's page.
   await ana.page.goto('/#/dc/garden');
   await ana.page.getByRole('link', { name: 'Built the compost bins' }).click();
-  await ana.page.locator('.timeline li').nth(1).getByRole('link', { name: /^block / }).click();
-  await ana.page.locator('main').getByRole('link', { name: /^block \d+$/ }).click();
+  // Follow the links by their addresses: live refreshes may redraw a link
+  // between finding it and clicking it.
+  const txHref = await ana.page.locator('.timeline li').nth(1).getByRole('link', { name: /^block / }).getAttribute('href');
+  await ana.page.goto(`/${txHref}`);
+  await ana.page.getByRole('heading', { name: 'Transaction' }).waitFor();
+  const blockHref = await ana.page.locator('main').getByRole('link', { name: /^block \d+$/ }).getAttribute('href');
+  await ana.page.goto(`/${blockHref}`);
   await ana.page.getByText(/all 1 signatures verified by this browser|all \d+ signatures verified by this browser/).waitFor();
   if (await ana.page.locator('.checks .error').count()) fail('a block check failed in the browser');
   await shot(ana, '09-block-checked');
@@ -222,6 +230,10 @@ try {
   console.log(`browser flow: ok (screenshots in ${shots})`);
 } catch (error) {
   console.error(`browser flow: FAILED: ${error.message}`);
+  for (const who of people) {
+    await who.page.screenshot({ path: join(shots, `failed-${who.name}.png`), fullPage: true }).catch(() => {});
+    console.error(`${who.name} was at ${who.page.url()}`);
+  }
   if (problems.length) console.error(problems.join('\n'));
   process.exitCode = 1;
 } finally {

@@ -230,35 +230,44 @@ async function dcPage(id) {
   const dcData = await api.get(`/dcs/${api.enc(id)}`);
   const symbol = dcData.token_symbol;
 
-  const mine = liveSection('You in this cooperative', async () => {
-    const dc = await api.get(`/dcs/${api.enc(id)}`);
-    if (!me) return needKey();
-    const member = dc.members.find((m) => m.agent === me.agent);
-    if (!member || member.status !== 'member') {
-      return h('div', {},
-        h('h2', {}, 'Join'),
-        h('p', {}, `You (${me.name}) are not a member${member ? ' any more' : ''}.`),
-        txForm('Join this cooperative', [
-          field('Referred by (optional)', h('input', { name: 'referrer', autocomplete: 'off', placeholder: 'agent id' }),
-            'The member who brought you; they receive a share of what you are given.'),
-        ], (data) => {
-          const op = { type: 'join', dc: id };
-          const referrer = String(data.get('referrer') || '').trim();
-          if (referrer) op.referrer = referrer;
-          return op;
-        }, { button: 'Join' }));
-    }
-    const scored = Object.entries(dc.types).filter(([, t]) => !t.thanks_only).map(([n]) => n);
+  // Forms are built once: a live refresh must never wipe what someone is
+  // typing. Only the balance line is read again after each block.
+  const liveParts = [];
+  let mine;
+  const member = me && dcData.members.find((m) => m.agent === me.agent);
+  if (!me) {
+    mine = needKey();
+  } else if (!member || member.status !== 'member') {
+    mine = h('section', { 'aria-label': 'Join' },
+      h('h2', {}, 'Join'),
+      h('p', {}, `You (${me.name}) are not a member${member ? ' any more' : ''}.`),
+      txForm('Join this cooperative', [
+        field('Referred by (optional)', h('input', { name: 'referrer', autocomplete: 'off', placeholder: 'agent id' }),
+          'The member who brought you; they receive a share of what you are given.'),
+      ], (data) => {
+        const op = { type: 'join', dc: id };
+        const referrer = String(data.get('referrer') || '').trim();
+        if (referrer) op.referrer = referrer;
+        return op;
+      }, { button: 'Join', after: () => route() }));
+  } else {
+    const balance = liveSection('Your balances', async () => {
+      const dc = await api.get(`/dcs/${api.enc(id)}`);
+      const now = dc.members.find((m) => m.agent === me.agent) || member;
+      return h('p', {}, words.amount(now.reputation), ' reputation · ', words.amount(now.tokens), ` ${symbol} · `,
+        h('a', { href: `#/agent/${api.enc(me.agent)}` }, 'why these numbers'));
+    });
+    liveParts.push(balance);
+    const scored = Object.entries(dcData.types).filter(([, t]) => !t.thanks_only).map(([n]) => n);
     // Scored kinds first: they are what most contributions are.
-    const typeNames = [...scored, ...Object.keys(dc.types).filter((n) => !scored.includes(n))];
-    return h('div', {},
+    const typeNames = [...scored, ...Object.keys(dcData.types).filter((n) => !scored.includes(n))];
+    mine = h('section', { 'aria-label': 'You in this cooperative' },
       h('h2', {}, `You: ${me.name}`),
-      h('p', {}, words.amount(member.reputation), ' reputation · ', words.amount(member.tokens), ` ${symbol} · `,
-        h('a', { href: `#/agent/${api.enc(me.agent)}` }, 'why these numbers')),
+      balance.section,
       h('div', { class: 'forms' },
         txForm('Record a contribution', [
           field('What did you do?', h('input', { name: 'title', required: true, maxlength: 200 })),
-          field('Kind', h('select', { name: 'kind' }, typeNames.map((name) => h('option', { value: name }, dc.types[name].thanks_only ? `${name} (thanks only)` : name))),
+          field('Kind', h('select', { name: 'kind' }, typeNames.map((name) => h('option', { value: name }, dcData.types[name].thanks_only ? `${name} (thanks only)` : name))),
             scored.length ? `Scored kinds cost a fee in ${symbol}; thanks-only kinds are free.` : undefined),
         ], (data) => ({
           type: 'contribute',
@@ -273,7 +282,7 @@ async function dcPage(id) {
         ], (data) => ({
           type: 'transfer', dc: id, to: String(data.get('to')).trim(), amount: String(data.get('amount')).trim(), asset: 'tokens',
         }), { button: 'Send' })));
-  });
+  }
 
   const members = liveSection('Members', async () => {
     const dc = await api.get(`/dcs/${api.enc(id)}`);
@@ -344,14 +353,14 @@ async function dcPage(id) {
   page(dcData.name,
     h('p', { class: 'lead' }, `Token: ${symbol} · steward `, agentLink(dcData.steward, names),
       ` · treasury `, words.amount(dcData.treasury), ` ${symbol}`),
-    mine.section,
+    mine,
     h('h2', {}, 'Members'), members.section,
     h('h2', {}, 'Contributions'), contributions.section,
     h('h2', {}, 'Tokens over time'), history.section,
     h('h2', {}, 'How this cooperative works'),
     h('ul', {}, words.describeParams(dcData).map((line) => h('li', {}, line))),
     h('ul', {}, Object.entries(dcData.types).map(([name, type]) => h('li', {}, words.describeType(name, type, symbol)))));
-  await keepFresh(mine, members, contributions, history);
+  await keepFresh(...liveParts, members, contributions, history);
 }
 
 function describeEvaluation(e, symbol) {
