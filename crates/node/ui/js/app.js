@@ -120,6 +120,10 @@ function connectEvents() {
 // ------------------------------------------------------------------ helpers
 
 function agentLink(agent, names) {
+  // A DC acting in another DC: its page is the DC's own.
+  if (agent.startsWith('dc:')) {
+    return h('a', { href: `#/dc/${api.enc(agent.slice(3))}`, class: 'agent' }, words.agentName(agent, names));
+  }
   return h('a', { href: `#/agent/${api.enc(agent)}`, class: 'agent', title: agent }, words.agentName(agent, names));
 }
 
