@@ -1189,10 +1189,6 @@ fn event_kind(event: &Event) -> EventKind {
     }
 }
 
-pub fn hex_of(bytes: &[u8]) -> String {
-    hex(bytes)
-}
-
 /// A DC's token supply over time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DcHistory {
