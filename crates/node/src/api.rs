@@ -1229,8 +1229,8 @@ async fn dc_history(
 ) -> ApiResult<DcHistory> {
     let ledger = lock(&ledger);
     let dc = find_dc(&ledger, &parse_dc(&id)?)?;
-    // Tokens created by each operation, then per block.
-    let mut minted_by_op: BTreeMap<u64, (Fixed, Fixed)> = BTreeMap::new();
+    // Tokens created in each block: all of them, and those issued for work.
+    let mut by_height: BTreeMap<u64, (Fixed, Fixed)> = BTreeMap::new();
     for member in dc.members() {
         for entry in &member.log {
             let minted = entry.event.tokens_minted();
@@ -1242,21 +1242,16 @@ async fn dc_history(
             } else {
                 minted
             };
-            let sums = minted_by_op
-                .entry(entry.op)
+            let height = ledger
+                .chain()
+                .origin(entry.op)
+                .map_or(0, |origin| origin.height);
+            let sums = by_height
+                .entry(height)
                 .or_insert((Fixed::ZERO, Fixed::ZERO));
             sums.0 = sums.0.checked_add(minted).unwrap_or(sums.0);
             sums.1 = sums.1.checked_add(for_work).unwrap_or(sums.1);
         }
-    }
-    let mut by_height: BTreeMap<u64, (Fixed, Fixed)> = BTreeMap::new();
-    for (op, (minted, for_work)) in minted_by_op {
-        let height = ledger.chain().origin(op).map_or(0, |origin| origin.height);
-        let sums = by_height
-            .entry(height)
-            .or_insert((Fixed::ZERO, Fixed::ZERO));
-        sums.0 = sums.0.checked_add(minted).unwrap_or(sums.0);
-        sums.1 = sums.1.checked_add(for_work).unwrap_or(sums.1);
     }
     let (mut supply, mut issued) = (Fixed::ZERO, Fixed::ZERO);
     let mut points = Vec::with_capacity(by_height.len());
