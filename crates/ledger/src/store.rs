@@ -23,6 +23,10 @@ const TX_INDEX: TableDefinition<&[u8; 32], &[u8; 12]> = TableDefinition::new("tx
 const OUTCOMES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("outcomes");
 /// leaf key -> value: the state as of `applied_height`.
 const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
+/// height -> the proof that consensus finalized the block, opaque here (the
+/// node writes its consensus certificate). Lets a full node prove to another
+/// what it serves.
+const FINALITY: TableDefinition<u64, &[u8]> = TableDefinition::new("finality");
 /// name -> value: `chain_id`, `applied_height`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -125,6 +129,18 @@ impl Store {
         outcomes: &[TxOutcome],
         changed_leaves: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<bool, LedgerError> {
+        self.commit_finalized_block(block, outcomes, changed_leaves, &[])
+    }
+
+    /// [`Store::commit_block`], also keeping `finality`, the proof that the
+    /// block was finalized (nothing is kept when it is empty).
+    pub fn commit_finalized_block(
+        &self,
+        block: &Block,
+        outcomes: &[TxOutcome],
+        changed_leaves: &[(Vec<u8>, Vec<u8>)],
+        finality: &[u8],
+    ) -> Result<bool, LedgerError> {
         let height = block.header.height;
         let write = self.db.begin_write().map_err(storage)?;
         {
@@ -172,6 +188,13 @@ impl Store {
                     .insert((height, index), &encoded_outcome[..])
                     .map_err(storage)?;
             }
+            if !finality.is_empty() {
+                write
+                    .open_table(FINALITY)
+                    .map_err(storage)?
+                    .insert(height, finality)
+                    .map_err(storage)?;
+            }
             let mut leaf_table = write.open_table(LEAVES).map_err(storage)?;
             for (key, value) in changed_leaves {
                 leaf_table.insert(&key[..], &value[..]).map_err(storage)?;
@@ -181,6 +204,18 @@ impl Store {
         }
         write.commit().map_err(storage)?;
         Ok(true)
+    }
+
+    /// The finality proof stored with block `height`, if any.
+    pub fn finality(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let table = match read.open_table(FINALITY) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(error) => return Err(storage(error)),
+        };
+        let value = table.get(height).map_err(storage)?;
+        Ok(value.map(|v| v.value().to_vec()))
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {

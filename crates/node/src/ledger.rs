@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
+use futures::channel::mpsc::UnboundedSender;
 use stigmer_ledger::block::{BLOCK_TXS_MAX, Block};
 use stigmer_ledger::chain::{Applied, Chain};
 use stigmer_ledger::store::Store;
@@ -36,6 +37,11 @@ pub struct NodeLedger {
     pending: VecDeque<Block>,
     mempool: Mempool,
     height_sender: watch::Sender<u64>,
+    /// Where transactions submitted here are announced to the other
+    /// validators (consensus's gossip task reads it).
+    gossip: Option<UnboundedSender<Vec<u8>>>,
+    /// On a full node: the validators' APIs that submissions go to.
+    upstreams: Vec<String>,
 }
 
 impl NodeLedger {
@@ -59,6 +65,8 @@ impl NodeLedger {
             pending: VecDeque::new(),
             mempool: Mempool::default(),
             height_sender,
+            gossip: None,
+            upstreams: Vec::new(),
         })
     }
 
@@ -90,12 +98,42 @@ impl NodeLedger {
     }
 
     /// Accepts a transaction into the pool after checking its chain id and
-    /// nonce. Returns its hash. The signature is checked before, outside the
-    /// lock on the ledger, so that submissions verify in parallel.
+    /// nonce, and announces it to the other validators. Returns its hash.
+    /// The signature is checked before, outside the lock on the ledger, so
+    /// that submissions verify in parallel.
     pub fn submit(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {
+        let encoded = self.gossip.as_ref().map(|_| tx.encode());
+        let hash = self.accept(tx)?;
+        if let (Some(gossip), Some(encoded)) = (&self.gossip, encoded) {
+            // The receiver lives as long as consensus; if it is gone the
+            // node is stopping and the pool no longer matters.
+            let _ = gossip.unbounded_send(encoded);
+        }
+        Ok(hash)
+    }
+
+    /// Accepts a transaction another validator announced (not announced
+    /// again: every validator hears from the one that took it).
+    pub fn accept(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {
         self.head.check_verified(&tx)?;
         let next = self.head.next_nonce(&tx.signer());
         Ok(self.mempool.insert(tx, next)?)
+    }
+
+    /// Announce what is submitted here on `gossip`.
+    pub fn set_gossip(&mut self, gossip: UnboundedSender<Vec<u8>>) {
+        self.gossip = Some(gossip);
+    }
+
+    /// Make this a full node: submissions go to `upstreams`.
+    pub fn set_upstreams(&mut self, upstreams: Vec<String>) {
+        self.upstreams = upstreams;
+    }
+
+    /// The validators' APIs a full node forwards submissions to; empty on
+    /// a validator.
+    pub fn upstreams(&self) -> &[String] {
+        &self.upstreams
     }
 
     /// Builds the next block on `parent` (a ledger block hash) with pending
@@ -106,6 +144,36 @@ impl NodeLedger {
         let (block, _) = self.head.propose(timestamp_ms, txs)?;
         self.pending.push_back(block.clone());
         Ok(block)
+    }
+
+    /// Whether the speculative head can be moved to end at `parent` (the
+    /// finalized tip or a block this node proposed or verified).
+    pub fn knows(&self, parent: &Hash) -> bool {
+        self.head.tip == *parent
+            || self.finalized.tip == *parent
+            || self.pending.iter().any(|b| b.hash() == *parent)
+    }
+
+    /// Adopts a branch of notarized blocks this node did not execute (it
+    /// verified a competing branch, or restarted): `branch`, in ascending
+    /// order, must start on a block [`NodeLedger::knows`]; blocks already
+    /// finalized are skipped. Each block is checked in full.
+    pub fn adopt(&mut self, branch: &[Block]) -> Result<(), NodeError> {
+        let fresh: Vec<&Block> = branch
+            .iter()
+            .filter(|b| b.header.height > self.finalized.height)
+            .collect();
+        let Some(first) = fresh.first() else {
+            return Ok(());
+        };
+        self.rewind_head_to(first.header.parent)?;
+        let mut head = self.head.clone();
+        for block in &fresh {
+            head.apply_block(block)?;
+        }
+        self.head = head;
+        self.pending.extend(fresh.into_iter().cloned());
+        Ok(())
     }
 
     /// Whether `block` is a valid child of the chain it names as parent.
@@ -127,10 +195,11 @@ impl NodeLedger {
         }
     }
 
-    /// Applies and stores a finalized block. Blocks at or below the stored
-    /// height are skipped (consensus may deliver them again after a
+    /// Applies and stores a finalized block with `finality`, the proof of
+    /// its finalization (see `consensus::finality`). Blocks at or below the
+    /// stored height are skipped (consensus may deliver them again after a
     /// restart). Returns the height now finalized.
-    pub fn finalize(&mut self, block: &Block) -> Result<u64, NodeError> {
+    pub fn finalize(&mut self, block: &Block, finality: &[u8]) -> Result<u64, NodeError> {
         if block.header.height <= self.finalized.height {
             return Ok(self.finalized.height);
         }
@@ -145,8 +214,12 @@ impl NodeLedger {
         } else {
             self.finalized.apply_block(block)?
         };
-        self.store
-            .commit_block(block, &applied.outcomes, &applied.changed_leaves)?;
+        self.store.commit_finalized_block(
+            block,
+            &applied.outcomes,
+            &applied.changed_leaves,
+            finality,
+        )?;
         if known {
             self.pending.pop_front();
         } else {

@@ -167,15 +167,16 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
                 resolver: network.register(channels::RESOLVER, quota),
                 broadcast: network.register(channels::BROADCAST, quota),
                 backfill: network.register(channels::BACKFILL, quota),
+                transactions: network.register(channels::TRANSACTIONS, quota),
             };
             network.start();
 
             let finalizing = ledger.clone();
-            let on_finalized: consensus::FinalizedHook = Arc::new(move |block| {
+            let on_finalized: consensus::FinalizedHook = Arc::new(move |block, finality| {
                 let Some(ledger_block) = &block.ledger else {
                     return;
                 };
-                if let Err(error) = lock(&finalizing).finalize(ledger_block) {
+                if let Err(error) = lock(&finalizing).finalize(ledger_block, finality) {
                     // A finalized block this node cannot apply or store: going
                     // on would fork its state from everyone else's. Stop.
                     tracing::error!(%error, "cannot apply a finalized block; stopping");

@@ -367,7 +367,7 @@ impl Fixture {
         let tip = ledger.chain().tip;
         let block = ledger.propose(tip, timestamp_ms).unwrap();
         assert!(!block.txs.is_empty());
-        ledger.finalize(&block).unwrap();
+        ledger.finalize(&block, &[]).unwrap();
     }
 
     fn router(&self) -> Router {

@@ -37,6 +37,44 @@ impl App {
             .as_ref()
             .map_or(self.genesis_hash, |b| b.hash())
     }
+
+    /// Makes the ledger's speculative head able to build on `parent`. When
+    /// this node did not execute `parent` (it had verified a competing
+    /// branch, or it restarted), the branch down to a block it knows is
+    /// read from the ancestry (which yields `parent`'s ancestors next) and
+    /// executed. Returns false if that is impossible.
+    async fn reach(&self, parent: &Block, ancestry: &mut impl Ancestry<Block>) -> bool {
+        let mut branch = Vec::new();
+        let mut cursor = parent.ledger.clone();
+        while let Some(block) = cursor {
+            {
+                let ledger = crate::api::lock(&self.ledger);
+                if ledger.knows(&block.hash()) || block.header.height <= ledger.chain().height {
+                    break;
+                }
+            }
+            branch.push(block);
+            cursor = match ancestry.next().await {
+                Some(ancestor) => ancestor.inner().ledger.clone(),
+                None => return false,
+            };
+        }
+        if branch.is_empty() {
+            return true;
+        }
+        branch.reverse();
+        debug!(
+            n_blocks = branch.len(),
+            "adopting a branch this node did not execute"
+        );
+        match crate::api::lock(&self.ledger).adopt(&branch) {
+            Ok(()) => true,
+            Err(error) => {
+                warn!(%error, "cannot adopt the branch");
+                false
+            }
+        }
+    }
 }
 
 impl<E> commonware_consensus::Application<E> for App
@@ -66,6 +104,10 @@ where
         }
         let timestamp = runtime.current().epoch_millis().max(parent_time);
         let parent_hash = self.ledger_hash(parent.inner());
+        if !self.reach(parent.inner(), &mut ancestry).await {
+            warn!("cannot reach the parent to build on");
+            return None;
+        }
         let proposal = crate::api::lock(&self.ledger).propose(parent_hash, timestamp);
         let ledger_block = match proposal {
             Ok(block) => block,
@@ -123,6 +165,9 @@ where
         let earliest = ledger_block.header.timestamp_ms.saturating_sub(skew);
         if now < earliest {
             runtime.sleep(Duration::from_millis(earliest - now)).await;
+        }
+        if !self.reach(parent.inner(), &mut ancestry).await {
+            return false;
         }
         crate::api::lock(&self.ledger).verify(ledger_block)
     }

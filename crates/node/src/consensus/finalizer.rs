@@ -134,8 +134,10 @@ impl Worker {
         let height = block.height();
         // Marshal archives a block's finalization (when it has one) before
         // dispatching the block, so this is a local read.
-        let certified = self.marshal.get_finalization(height).await.is_some();
-        (self.on_finalized)(block);
+        let certificate = self.marshal.get_finalization(height).await;
+        let certified = certificate.is_some();
+        let finality = super::Finality::of(block, certificate).encode();
+        (self.on_finalized)(block, &finality);
         self.mark(height.get());
         debug!(height = height.get(), certified, "finalized block");
     }

@@ -19,9 +19,12 @@
 
 mod application;
 pub mod block;
+pub mod finality;
 mod finalizer;
+pub mod gossip;
 
 pub use block::{Block, BlockCfg, BlockContext};
+pub use finality::{CertificateChecker, Finality};
 pub use finalizer::Finalizer;
 
 use application::App;
@@ -74,8 +77,9 @@ pub type BlockFinalization = Finalization<Scheme, Digest>;
 
 /// Called once per finalized block, in height order without gaps, at least
 /// once (after a restart marshal may deliver again blocks above its last
-/// acknowledged height). Must make the block durable before returning.
-pub type FinalizedHook = Arc<dyn Fn(&Block) + Send + Sync>;
+/// acknowledged height), with the encoded [`Finality`] proving it. Must make
+/// the block durable before returning.
+pub type FinalizedHook = Arc<dyn Fn(&Block, &[u8]) + Send + Sync>;
 
 /// Channel ids (must match on every node).
 pub mod channels {
@@ -84,6 +88,7 @@ pub mod channels {
     pub const RESOLVER: u64 = 2;
     pub const BROADCAST: u64 = 3;
     pub const BACKFILL: u64 = 4;
+    pub const TRANSACTIONS: u64 = 5;
 }
 
 /// Network handles for the five channels, produced by whichever p2p implementation is used.
@@ -98,6 +103,8 @@ pub struct Channels<S, R> {
     pub broadcast: (S, R),
     /// marshal backfill of missing finalized blocks.
     pub backfill: (S, R),
+    /// transactions submitted to one validator, announced to the others.
+    pub transactions: (S, R),
 }
 
 /// Consensus timing. See NOTES.md for the meaning of each knob.
@@ -417,13 +424,22 @@ where
         },
     );
 
+    let (announce, outgoing) = futures::channel::mpsc::unbounded();
+    crate::api::lock(&ledger).set_gossip(announce);
+
     // Start order: consumers before producers, so nothing replayed at startup is dropped.
-    let handles = vec![
+    let mut handles = vec![
         worker.start(context.child("finalizer")),
         buffer.start(channels.broadcast),
         marshal_actor.start(finalizer, buffer_mailbox, (backfill_rx, backfill_resolver)),
         consensus.start(channels.votes, channels.certificates, channels.resolver),
     ];
+    handles.extend(gossip::start(
+        context.child("gossip"),
+        ledger,
+        outgoing,
+        channels.transactions,
+    ));
 
     Node {
         marshal: marshal_mailbox,
