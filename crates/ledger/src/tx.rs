@@ -229,6 +229,17 @@ pub fn hex(bytes: &[u8]) -> String {
     text
 }
 
+/// Parses any number of bytes of lower- or upper-case hex.
+pub fn unhex_vec(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Parses exactly `N` bytes of lower- or upper-case hex.
 pub fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let digits = text.as_bytes();

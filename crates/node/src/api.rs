@@ -36,6 +36,7 @@ use crate::json::{Decimal, ParamsJson, TransactionJson, TypeJson};
 use crate::ledger::NodeLedger;
 
 pub mod doc;
+pub mod sync;
 #[cfg(test)]
 mod tests;
 
@@ -65,6 +66,8 @@ fn documented_routes() -> OpenApiRouter<Shared> {
         .routes(routes!(dc_history))
         .routes(routes!(events))
         .routes(routes!(openapi_json))
+        .routes(routes!(sync::genesis))
+        .routes(routes!(sync::sync))
 }
 
 pub fn router(ledger: Shared) -> Router {
@@ -185,12 +188,22 @@ pub struct NodeStatus {
     pub timestamp_ms: u64,
     /// The validators' consensus keys (ed25519, hex).
     pub validators: Vec<String>,
+    /// `validator`, or `full_node`: a node that keeps and verifies the
+    /// ledger and hands submissions to the validators.
+    pub role: NodeRole,
     /// Transactions finalized so far.
     pub transactions: u64,
     /// Transactions in this node's pool.
     pub pending_transactions: u32,
     /// How many DCs exist.
     pub dcs: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRole {
+    Validator,
+    FullNode,
 }
 
 /// The node's view of the finalized chain.
@@ -210,6 +223,11 @@ async fn status(State(ledger): State<Shared>) -> ApiResult<NodeStatus> {
         state_root: chain.state_root().to_string(),
         timestamp_ms: chain.tip_timestamp_ms,
         validators: ledger.genesis().validators.clone(),
+        role: if ledger.upstreams().is_empty() {
+            NodeRole::Validator
+        } else {
+            NodeRole::FullNode
+        },
         transactions: chain.n_transactions,
         pending_transactions: ledger.mempool().len(),
         dcs: chain.state.dcs().count(),
@@ -263,15 +281,26 @@ async fn submit(
     let tx = match submission {
         Submission::Json(tx) => tx.to_signed().map_err(|e| bad_request(e.to_string()))?,
         Submission::Encoded { encoded } => {
-            let bytes =
-                unhex_bytes(&encoded).ok_or_else(|| bad_request("encoded: expected hex"))?;
+            let bytes = stigmer_ledger::tx::unhex_vec(&encoded)
+                .ok_or_else(|| bad_request("encoded: expected hex"))?;
             SignedTransaction::decode(&bytes).map_err(|e| bad_request(e.to_string()))?
         }
     };
     let tx = tx.verified().map_err(|e| bad_request(e.to_string()))?;
-    let (hash, mut heights) = {
+    let upstreams = lock(&ledger).upstreams().to_vec();
+    let (hash, mut heights) = if upstreams.is_empty() {
         let mut ledger = lock(&ledger);
         let hash = ledger.submit(tx)?;
+        (hash, ledger.watch_height())
+    } else {
+        // A full node: check what it can, then hand it to a validator.
+        lock(&ledger).check(&tx)?;
+        forward(upstreams, hex(&tx.encode())).await?;
+        let mut ledger = lock(&ledger);
+        let hash = tx.hash();
+        // Shown as pending here until it comes back finalized; a refusal
+        // only means this node already knew it.
+        let _ = ledger.accept(tx);
         (hash, ledger.watch_height())
     };
     if query.wait {
@@ -300,14 +329,50 @@ async fn submit(
     Ok((status, Json(answer)).into_response())
 }
 
-fn unhex_bytes(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+/// On a full node: hands a submission (hex) to the first validator that
+/// takes it, and relays a refusal as the validator worded it.
+async fn forward(upstreams: Vec<String>, encoded: String) -> Result<(), ApiError> {
+    let outcome = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let mut unreachable = Vec::new();
+        for upstream in &upstreams {
+            let url = format!("{upstream}/api/v1/transactions");
+            let body = serde_json::json!({ "encoded": encoded });
+            let mut response = match agent.post(&url).send_json(&body) {
+                Ok(response) => response,
+                Err(error) => {
+                    unreachable.push(format!("{upstream}: {error}"));
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            if (200..300).contains(&status) {
+                return Ok(());
+            }
+            let answer: serde_json::Value = response.body_mut().read_json().unwrap_or_default();
+            let message = answer["error"].as_str().unwrap_or("refused").to_string();
+            if status >= 500 {
+                // Busy or failing: another validator may take it.
+                unreachable.push(format!("{upstream}: {message}"));
+                continue;
+            }
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            return Err(ApiError(status, message));
+        }
+        Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "this full node could not hand the transaction to a validator ({}); try again",
+                unreachable.join("; ")
+            ),
+        ))
+    })
+    .await;
+    outcome.unwrap_or_else(|e| Err(storage_error(e)))
 }
 
 /// A transaction, finalized or not, told apart by `status`.

@@ -64,7 +64,7 @@ pub fn member_name(n: u32) -> &'static str {
 }
 
 /// The demo genesis: the festival DC and its founders.
-pub fn genesis(chain_id: &str, validator: String, timestamp_ms: u64) -> Genesis {
+pub fn genesis(chain_id: &str, validators: Vec<String>, timestamp_ms: u64) -> Genesis {
     let scored = |set: &[u64]| TypeJson {
         evaluation_set: set.iter().map(|&v| Decimal(Fixed::from_int(v))).collect(),
         ..TypeJson::from(&ContributionType::default())
@@ -102,7 +102,7 @@ pub fn genesis(chain_id: &str, validator: String, timestamp_ms: u64) -> Genesis 
     Genesis {
         chain_id: chain_id.to_string(),
         timestamp_ms,
-        validators: vec![validator],
+        validators,
         dcs: vec![GenesisDc {
             steward: member_key(0).agent().to_string(),
             dc,

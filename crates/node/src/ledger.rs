@@ -112,6 +112,11 @@ impl NodeLedger {
         Ok(hash)
     }
 
+    /// Whether the pool would take `tx` (chain id and nonce), without taking it.
+    pub fn check(&self, tx: &VerifiedTransaction) -> Result<(), NodeError> {
+        Ok(self.head.check_verified(tx)?)
+    }
+
     /// Accepts a transaction another validator announced (not announced
     /// again: every validator hears from the one that took it).
     pub fn accept(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {

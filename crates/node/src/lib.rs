@@ -11,10 +11,12 @@ pub mod api;
 pub mod consensus;
 pub mod demo;
 mod explain;
+pub mod follow;
 pub mod genesis;
 pub mod json;
 pub mod ledger;
 pub mod mempool;
+pub mod progress;
 pub mod run;
 pub mod ui;
 

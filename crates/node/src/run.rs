@@ -1,7 +1,7 @@
 //! Running a node: the ledger, consensus on Commonware's tokio runtime with
 //! authenticated p2p, and the HTTP API, until Ctrl-C or SIGTERM.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,13 +25,45 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// Where the HTTP API listens.
     pub listen: SocketAddr,
-    /// The p2p port on 127.0.0.1.
-    pub p2p_port: u16,
+    /// Where the validator's p2p listens (and what its peers dial).
+    pub p2p_address: SocketAddr,
+    /// Other validators to dial at start: consensus key and p2p address.
+    /// Each validator finds the rest through them.
+    pub peers: Vec<Peer>,
     /// Minimum time between blocks.
     pub block_interval: Duration,
     /// Called once the API is listening, with the ledger; for the demo's
     /// activity and for tests. Runs on the node's runtime.
     pub on_ready: Option<Box<dyn FnOnce(Shared, SocketAddr) + Send>>,
+}
+
+/// A validator's consensus key and where its p2p listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub key: PublicKey,
+    pub address: SocketAddr,
+}
+
+impl std::str::FromStr for Peer {
+    type Err = String;
+
+    /// `KEY@HOST:PORT`, the key in hex.
+    fn from_str(text: &str) -> Result<Peer, String> {
+        let (key, address) = text
+            .split_once('@')
+            .ok_or_else(|| format!("{text:?}: expected KEY@HOST:PORT"))?;
+        let key = parse_key(key)?;
+        let address = address
+            .parse()
+            .map_err(|e| format!("{address:?} is not an address: {e}"))?;
+        Ok(Peer { key, address })
+    }
+}
+
+fn parse_key(text: &str) -> Result<PublicKey, String> {
+    let bytes = stigmer_ledger::tx::unhex::<32>(text)
+        .ok_or_else(|| format!("key {text:?} is not 64 hex digits"))?;
+    PublicKey::decode(bytes::Bytes::copy_from_slice(&bytes)).map_err(|e| format!("key {text}: {e}"))
 }
 
 /// The file holding a node's consensus key.
@@ -79,17 +111,11 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-fn parse_validators(genesis: &Genesis) -> Result<Set<PublicKey>, NodeError> {
+pub fn parse_validators(genesis: &Genesis) -> Result<Set<PublicKey>, NodeError> {
     let keys = genesis
         .validators
         .iter()
-        .map(|text| {
-            let bytes = stigmer_ledger::tx::unhex::<32>(text).ok_or_else(|| {
-                NodeError::Genesis(format!("validator {text:?} is not 64 hex digits"))
-            })?;
-            PublicKey::decode(bytes::Bytes::copy_from_slice(&bytes))
-                .map_err(|e| NodeError::Genesis(format!("validator {text}: {e}")))
-        })
+        .map(|text| parse_key(text).map_err(|e| NodeError::Genesis(format!("validator {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     if keys.is_empty() {
         return Err(NodeError::Genesis(
@@ -97,6 +123,11 @@ fn parse_validators(genesis: &Genesis) -> Result<Set<PublicKey>, NodeError> {
         ));
     }
     Ok(Set::from_iter_dedup(keys))
+}
+
+/// The domain of every consensus signature of a chain.
+pub fn namespace(genesis: &Genesis) -> Vec<u8> {
+    format!("stigmer/{}", genesis.chain_id).into_bytes()
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.
@@ -114,10 +145,11 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
     let me = signer.public_key();
     if participants.position(&me).is_none() {
         return Err(NodeError::Genesis(format!(
-            "this node's key {me} is not a validator of the genesis"
+            "this node's key {me} is not a validator of the genesis; \
+             to keep a full node, follow a validator's API instead"
         )));
     }
-    let namespace = format!("stigmer/{}", genesis.chain_id).into_bytes();
+    let namespace = namespace(&genesis);
     let genesis_hash = genesis.hash();
     let ledger: Shared = Arc::new(Mutex::new(NodeLedger::open(
         &config.data_dir.join("ledger"),
@@ -139,7 +171,13 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
     let outcome: Result<(), NodeError> =
         cw_tokio::Runner::new(runtime).start(|context| async move {
             let block_cfg = BlockCfg::default();
-            let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.p2p_port);
+            let address = config.p2p_address;
+            let bootstrappers = config
+                .peers
+                .iter()
+                .filter(|peer| peer.key != me)
+                .map(|peer| (peer.key.clone(), peer.address.into()))
+                .collect();
             let p2p = discovery::Config::local(
                 Cups::<_, ChaCha20Poly1305>::new(
                     Sake {
@@ -153,7 +191,7 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
                 &[namespace.as_slice(), b"_P2P"].concat(),
                 address,
                 address,
-                Vec::new(),
+                bootstrappers,
                 NZUsize!(participants.len()),
                 max_message_size(participants.len() as u32, &block_cfg),
                 NZUsize!(1_024),
@@ -210,6 +248,16 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
             )
             .await;
             tracing::info!(restored = ?node.restored_height, "consensus started");
+            // A progress bar while marshal backfills finalized blocks from peers.
+            let (processed, tip) = (node.processed.clone(), node.tip.clone());
+            ::tokio::spawn(async move {
+                let mut catch_up = crate::progress::CatchUp::default();
+                loop {
+                    ::tokio::time::sleep(Duration::from_millis(250)).await;
+                    let height = processed.load(std::sync::atomic::Ordering::Acquire);
+                    catch_up.update(height, tip.load(std::sync::atomic::Ordering::Acquire));
+                }
+            });
 
             let listener = ::tokio::net::TcpListener::from_std(listener)
                 .map_err(|e| NodeError::Io(e.to_string()))?;
@@ -230,7 +278,7 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
     outcome
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = ::tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

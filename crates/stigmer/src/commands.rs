@@ -27,7 +27,7 @@ fn default_dir(name: &str) -> anyhow::Result<PathBuf> {
     Ok(crate::keys::home()?.join(name))
 }
 
-fn now_ms() -> u64 {
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -37,8 +37,10 @@ fn now_ms() -> u64 {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STIGMER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,stigmer_node=info"));
+    use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -51,9 +53,20 @@ pub struct NodeArgs {
     /// Where the HTTP API listens.
     #[arg(long, default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
-    /// The peer-to-peer port (127.0.0.1).
+    /// The peer-to-peer port (on 127.0.0.1 unless --p2p-address is given).
     #[arg(long, default_value_t = 7651)]
     p2p_port: u16,
+    /// Where the peer-to-peer network listens, and what other validators dial.
+    #[arg(long)]
+    p2p_address: Option<SocketAddr>,
+    /// Another validator to connect to, as KEY@HOST:PORT (repeat for each).
+    #[arg(long = "peer", value_name = "KEY@HOST:PORT")]
+    peers: Vec<stigmer_node::run::Peer>,
+    /// Keep a full node instead of validating: follow this node's API
+    /// (repeat to name several; the genesis is fetched if the data directory
+    /// has none).
+    #[arg(long = "follow", value_name = "URL", conflicts_with_all = ["peers", "p2p_address"])]
+    follow: Vec<String>,
     /// Minimum milliseconds between blocks.
     #[arg(long, default_value_t = 200)]
     block_interval_ms: u64,
@@ -66,14 +79,33 @@ pub fn node(args: NodeArgs) -> anyhow::Result<Outcome> {
         None => default_dir("node")?,
     };
     let listen = args.listen;
+    if !args.follow.is_empty() {
+        eprintln!(
+            "stigmer node: a full node following {}; data in {}, API on http://{listen}",
+            args.follow.join(", "),
+            data_dir.display()
+        );
+        stigmer_node::follow::run(stigmer_node::follow::FollowConfig {
+            data_dir,
+            listen,
+            upstreams: args.follow,
+            on_ready: Some(Box::new(move |_, address| {
+                println!("api http://{address}");
+            })),
+        })?;
+        return Ok(Outcome::Success);
+    }
     eprintln!(
-        "stigmer node: data in {}, API on http://{listen}",
+        "stigmer node: a validator; data in {}, API on http://{listen}",
         data_dir.display()
     );
     stigmer_node::run::run(NodeConfig {
         data_dir,
         listen,
-        p2p_port: args.p2p_port,
+        p2p_address: args
+            .p2p_address
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args.p2p_port))),
+        peers: args.peers,
         block_interval: Duration::from_millis(args.block_interval_ms),
         on_ready: Some(Box::new(move |_, address| {
             println!("api http://{address}");
@@ -105,7 +137,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
         let validator = ensure_validator_key(&data_dir)?;
-        let genesis = stigmer_node::demo::genesis("stigmer-demo", validator, now_ms());
+        let genesis = stigmer_node::demo::genesis("stigmer-demo", vec![validator], now_ms());
         std::fs::write(genesis_path(&data_dir), genesis.to_json())?;
         eprintln!(
             "stigmer demo: a new festival cooperative in {}",
@@ -120,7 +152,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
     stigmer_node::run::run(NodeConfig {
         data_dir,
         listen: args.listen,
-        p2p_port: args.p2p_port,
+        p2p_address: SocketAddr::from(([127, 0, 0, 1], args.p2p_port)),
+        peers: Vec::new(),
         block_interval: Duration::from_millis(200),
         on_ready: Some(Box::new(|ledger, address| {
             println!("api http://{address}");

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod client;
+mod cluster;
 mod commands;
 mod keys;
 mod scenario_json;
@@ -36,6 +37,9 @@ enum Command {
     Init(commands::InitArgs),
     /// Run a node: consensus, the ledger and the HTTP API.
     Node(commands::NodeArgs),
+    /// A federation on this machine: validators and full nodes on 127.0.0.1.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Re-check a data directory from genesis: every hash, signature and state root.
     Verify(commands::VerifyArgs),
     /// Manage your keys (your identity as an agent).
@@ -181,6 +185,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo(args) => commands::demo(args),
         Command::Init(args) => commands::init(args),
         Command::Node(args) => commands::node(args),
+        Command::Cluster(command) => cluster::run(command),
         Command::Verify(args) => commands::verify(args),
         Command::Key(command) => commands::key(command),
         Command::Dc(command) => commands::dc(command),

@@ -252,7 +252,7 @@ fn newcomer() -> Keypair {
 impl Fixture {
     fn new() -> Fixture {
         let scratch = Scratch::new("fixture");
-        let genesis = crate::demo::genesis(CHAIN, "00".repeat(32), GENESIS_MS);
+        let genesis = crate::demo::genesis(CHAIN, vec!["00".repeat(32)], GENESIS_MS);
         let ledger = NodeLedger::open(&scratch.0, genesis).unwrap();
         let mut fixture = Fixture {
             _scratch: scratch,

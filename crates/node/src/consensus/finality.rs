@@ -39,18 +39,23 @@ impl Finality {
         }
     }
 
+    /// The encoding: a byte saying whether a certificate follows (so that
+    /// [`Finality::is_certified`] needs no decoding), the context, the
+    /// parent digest, then the certificate if any.
     pub fn encode(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
+        bytes.put_u8(u8::from(self.certificate.is_some()));
         self.context.write(&mut bytes);
         self.parent.write(&mut bytes);
-        match &self.certificate {
-            None => bytes.put_u8(0),
-            Some(certificate) => {
-                bytes.put_u8(1);
-                bytes.extend_from_slice(&certificate.encode());
-            }
+        if let Some(certificate) = &self.certificate {
+            bytes.extend_from_slice(&certificate.encode());
         }
         bytes
+    }
+
+    /// Whether encoded proof `bytes` carries a certificate.
+    pub fn is_certified(bytes: &[u8]) -> bool {
+        bytes.first() == Some(&1)
     }
 
     /// Decodes a proof for a chain of `validators` validators; refuses
@@ -58,15 +63,16 @@ impl Finality {
     pub fn decode(bytes: &[u8], validators: usize) -> Result<Finality, String> {
         let mut bytes = bytes::Bytes::copy_from_slice(bytes);
         let buf = &mut bytes;
+        let tag = u8::read(buf).map_err(|e| format!("tag: {e}"))?;
         let context = BlockContext::read(buf).map_err(|e| format!("context: {e}"))?;
         let parent = Digest::read(buf).map_err(|e| format!("parent: {e}"))?;
-        let certificate = match u8::read(buf).map_err(|e| format!("certificate: {e}"))? {
+        let certificate = match tag {
             0 => None,
             1 => Some(
                 BlockFinalization::read_cfg(buf, &validators)
                     .map_err(|e| format!("certificate: {e}"))?,
             ),
-            other => return Err(format!("certificate: unknown tag {other}")),
+            other => return Err(format!("unknown tag {other}")),
         };
         if !buf.is_empty() {
             return Err(format!("{} trailing bytes", buf.len()));
