@@ -121,11 +121,7 @@ pub fn run(config: FollowConfig) -> Result<(), NodeError> {
     let tip = tip_digest(&node_ledger, &namespace)?;
     let ledger: Shared = Arc::new(Mutex::new(node_ledger));
 
-    let listener = std::net::TcpListener::bind(config.listen)
-        .map_err(|e| NodeError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| NodeError::Io(e.to_string()))?;
+    let listener = crate::run::listen(config.listen)?;
     let api_address = listener
         .local_addr()
         .map_err(|e| NodeError::Io(e.to_string()))?;

@@ -125,6 +125,20 @@ pub fn parse_validators(genesis: &Genesis) -> Result<Set<PublicKey>, NodeError> 
     Ok(Set::from_iter_dedup(keys))
 }
 
+/// Binds the API's listener, non-blocking. With `SO_REUSEADDR`: a node
+/// restarted at once after a crash must get its port back although
+/// connections of its previous life linger in `TIME_WAIT`.
+pub(crate) fn listen(address: SocketAddr) -> Result<std::net::TcpListener, NodeError> {
+    use socket2::{Domain, Socket, Type};
+    let cannot = |e: std::io::Error| NodeError::Io(format!("cannot listen on {address}: {e}"));
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None).map_err(cannot)?;
+    socket.set_reuse_address(true).map_err(cannot)?;
+    socket.bind(&address.into()).map_err(cannot)?;
+    socket.listen(1024).map_err(cannot)?;
+    socket.set_nonblocking(true).map_err(cannot)?;
+    Ok(socket.into())
+}
+
 /// The domain of every consensus signature of a chain.
 pub fn namespace(genesis: &Genesis) -> Vec<u8> {
     format!("stigmer/{}", genesis.chain_id).into_bytes()
@@ -156,11 +170,7 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
         genesis,
     )?));
     // Bind before starting anything, so a busy port is a clear error.
-    let listener = std::net::TcpListener::bind(config.listen)
-        .map_err(|e| NodeError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| NodeError::Io(e.to_string()))?;
+    let listener = listen(config.listen)?;
     let api_address = listener
         .local_addr()
         .map_err(|e| NodeError::Io(e.to_string()))?;

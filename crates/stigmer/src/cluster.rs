@@ -134,6 +134,12 @@ fn up(args: &UpArgs) -> anyhow::Result<Outcome> {
     };
     let mut started = 0;
     for node in &cluster.nodes {
+        if let Some(pid) = running_pid(dir, node)
+            && exiting(pid)
+        {
+            // Killed a moment ago: let it release its port and files.
+            wait_exited(dir, node, Duration::from_secs(10));
+        }
         if running_pid(dir, node).is_none() {
             start(dir, &cluster, node)?;
             started += 1;
@@ -150,11 +156,37 @@ fn up(args: &UpArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Free ports on 127.0.0.1, held together so that they differ.
+///
+/// They are taken below the kernel's ephemeral range: a port from that
+/// range, free now, may be the source port of some outgoing connection by
+/// the time a restarted node wants it back.
 fn free_addresses(count: usize) -> anyhow::Result<Vec<SocketAddr>> {
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()
-        .context("cannot find free ports on 127.0.0.1")?;
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = (10_000u16, ephemeral_start.max(10_000 + 1_000));
+    let span = u32::from(high - low);
+    // Start somewhere different each time, so clusters side by side rarely
+    // probe the same ports.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        ^ std::process::id().wrapping_mul(2_654_435_761);
+    let mut listeners = Vec::with_capacity(count);
+    for step in 0..span {
+        if listeners.len() == count {
+            break;
+        }
+        let port = low + ((seed.wrapping_add(step)) % span) as u16;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            listeners.push(listener);
+        }
+    }
+    if listeners.len() < count {
+        bail!("cannot find {count} free ports on 127.0.0.1 between {low} and {high}");
+    }
     Ok(listeners
         .iter()
         .map(|l| l.local_addr())
@@ -268,7 +300,8 @@ pub fn start(dir: &Path, cluster: &ClusterFile, node: &ClusterNode) -> anyhow::R
     Ok(pid)
 }
 
-/// The pid of `node` if it is running (a stigmer process for its directory).
+/// The pid of `node` if it is running (a stigmer process for its
+/// directory), including while it is still exiting.
 pub fn running_pid(dir: &Path, node: &ClusterNode) -> Option<u32> {
     let pid: u32 = std::fs::read_to_string(pid_file(dir, node))
         .ok()?
@@ -276,16 +309,48 @@ pub fn running_pid(dir: &Path, node: &ClusterNode) -> Option<u32> {
         .parse()
         .ok()?;
     // The pid may have been reused: check what runs under it.
+    // (An exiting process shows an empty command line.)
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let zombie = state
-        .rsplit_once(')')
-        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
     let wanted = node_dir(dir, node);
-    let mine = cmdline
-        .split(|b| *b == 0)
-        .any(|arg| Path::new(std::str::from_utf8(arg).unwrap_or("")) == wanted);
-    (mine && !zombie).then_some(pid)
+    let mine = cmdline.is_empty()
+        || cmdline
+            .split(|b| *b == 0)
+            .any(|arg| Path::new(std::str::from_utf8(arg).unwrap_or("")) == wanted);
+    (mine && has_live_threads(pid)).then_some(pid)
+}
+
+/// Whether any thread of `pid` has not exited. After SIGKILL the main
+/// thread turns zombie first; the process holds its files and ports until
+/// the last thread is gone.
+fn has_live_threads(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        stat.rsplit_once(')').is_some_and(|(_, rest)| {
+            !matches!(rest.trim_start().chars().next(), Some('Z' | 'X') | None)
+        })
+    })
+}
+
+/// Whether `pid` is exiting: its main thread is done, others not yet.
+fn exiting(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X')))
+}
+
+/// Waits (at most `timeout`) until the process of `node` has exited.
+fn wait_exited(dir: &Path, node: &ClusterNode, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while running_pid(dir, node).is_some() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
 }
 
 /// Sends `signal` (`TERM`, `KILL`) with kill(1): the workspace has no
@@ -321,6 +386,7 @@ pub fn down(dir: &Path) -> anyhow::Result<usize> {
         if let Some(pid) = running_pid(dir, node) {
             eprintln!("{} did not stop in time; killing it", node.name);
             signal(pid, "KILL");
+            wait_exited(dir, node, Duration::from_secs(10));
         }
     }
     for node in &cluster.nodes {
