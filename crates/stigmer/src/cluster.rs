@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
+use stigmer_node::genesis::Genesis;
 use stigmer_node::run::{ensure_validator_key, genesis_path};
 
 use crate::Outcome;
@@ -130,8 +131,30 @@ fn up(args: &UpArgs) -> anyhow::Result<Outcome> {
     let cluster = if cluster_file(dir).exists() {
         load(dir)?
     } else {
-        create(dir, args)?
+        if args.validators == 0 {
+            bail!("a cluster needs at least one validator");
+        }
+        // The festival cooperative of the demo, so the cluster has a
+        // community whose members' keys are known
+        // (`stigmer_node::demo::member_key`).
+        create(
+            dir,
+            args.validators,
+            args.full_nodes,
+            args.block_interval_ms,
+            |keys| stigmer_node::demo::genesis("stigmer-cluster", keys, crate::commands::now_ms()),
+        )?
     };
+    start_missing(dir, &cluster)?;
+    wait_finalizing(dir, &cluster, Duration::from_secs(args.timeout_secs))?;
+    for node in &cluster.nodes {
+        println!("{} http://{}", node.role.word(), node.api);
+    }
+    Ok(Outcome::Success)
+}
+
+/// Starts the nodes of `cluster` that are not running.
+pub fn start_missing(dir: &Path, cluster: &ClusterFile) -> anyhow::Result<()> {
     let mut started = 0;
     for node in &cluster.nodes {
         if let Some(pid) = running_pid(dir, node)
@@ -141,18 +164,14 @@ fn up(args: &UpArgs) -> anyhow::Result<Outcome> {
             wait_exited(dir, node, Duration::from_secs(10));
         }
         if running_pid(dir, node).is_none() {
-            start(dir, &cluster, node)?;
+            start(dir, cluster, node)?;
             started += 1;
         }
     }
     if started > 0 {
         eprintln!("started {started} node(s); waiting for blocks...");
     }
-    wait_finalizing(dir, &cluster, Duration::from_secs(args.timeout_secs))?;
-    for node in &cluster.nodes {
-        println!("{} http://{}", node.role.word(), node.api);
-    }
-    Ok(Outcome::Success)
+    Ok(())
 }
 
 /// Free ports on 127.0.0.1, held together so that they differ.
@@ -193,13 +212,17 @@ fn free_addresses(count: usize) -> anyhow::Result<Vec<SocketAddr>> {
         .collect::<Result<_, _>>()?)
 }
 
-fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<ClusterFile> {
-    if args.validators == 0 {
-        bail!("a cluster needs at least one validator");
-    }
+/// Makes a new cluster in `dir`: keys, data directories, and the genesis
+/// `genesis` makes from the validators' keys.
+pub fn create(
+    dir: &Path,
+    n_validators: u32,
+    n_full: u32,
+    block_interval_ms: u64,
+    genesis: impl FnOnce(Vec<String>) -> Genesis,
+) -> anyhow::Result<ClusterFile> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let n_validators = args.validators as usize;
-    let n_full = args.full_nodes as usize;
+    let (n_validators, n_full) = (n_validators as usize, n_full as usize);
     let mut addresses = free_addresses(2 * n_validators + n_full)?.into_iter();
     let mut nodes = Vec::new();
     for index in 0..n_validators {
@@ -222,17 +245,14 @@ fn create(dir: &Path, args: &UpArgs) -> anyhow::Result<ClusterFile> {
             key: None,
         });
     }
-    let keys = nodes.iter().filter_map(|n| n.key.clone()).collect();
-    // The festival cooperative of the demo, so the cluster has a community
-    // whose members' keys are known (`stigmer_node::demo::member_key`).
-    let genesis = stigmer_node::demo::genesis("stigmer-cluster", keys, crate::commands::now_ms());
+    let genesis = genesis(nodes.iter().filter_map(|n| n.key.clone()).collect());
     for node in &nodes {
         let node_dir = node_dir(dir, node);
         std::fs::create_dir_all(&node_dir)?;
         std::fs::write(genesis_path(&node_dir), genesis.to_json())?;
     }
     let cluster = ClusterFile {
-        block_interval_ms: args.block_interval_ms,
+        block_interval_ms,
         nodes,
     };
     std::fs::write(cluster_file(dir), serde_json::to_string_pretty(&cluster)?)?;
@@ -407,7 +427,7 @@ pub fn height(agent: &ureq::Agent, api: SocketAddr) -> Option<u64> {
 
 /// Waits until every node answers and has finalized a block past the
 /// highest height seen when the wait began.
-fn wait_finalizing(dir: &Path, cluster: &ClusterFile, timeout: Duration) -> anyhow::Result<()> {
+pub fn wait_finalizing(dir: &Path, cluster: &ClusterFile, timeout: Duration) -> anyhow::Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(2)))
         .build()

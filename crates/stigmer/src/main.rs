@@ -103,6 +103,9 @@ enum BenchCommand {
     /// Signed transactions per second finalized by one node, against raw
     /// ed25519 verification; and the time to verify a chain of 1M transactions.
     Node(bench::NodeArgs),
+    /// Finalized transactions per second and finality latency of a cluster
+    /// of validators on loopback, against a single node in the same run.
+    Cluster(bench::ClusterArgs),
 }
 
 pub enum Outcome {
@@ -176,6 +179,10 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Bench(BenchCommand::Protocol(args)) => {
             bench::protocol(&args)?;
+            Ok(Outcome::Success)
+        }
+        Command::Bench(BenchCommand::Cluster(args)) => {
+            bench::cluster(&args)?;
             Ok(Outcome::Success)
         }
         Command::Bench(BenchCommand::Node(args)) => {

@@ -5,8 +5,10 @@
 //! multiply-divides (the arithmetic an evaluation is made of), and for the
 //! reference-sized scenario the reference implementation's time.
 
+mod cluster;
 mod node;
 
+pub use cluster::{ClusterArgs, cluster};
 pub use node::{NodeArgs, node};
 
 use std::hint::black_box;

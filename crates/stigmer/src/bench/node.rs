@@ -88,7 +88,7 @@ fn run(args: &NodeArgs, dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Raw ed25519-dalek verifications per second on transaction-sized messages.
-fn ed25519_verify_rate() -> f64 {
+pub(super) fn ed25519_verify_rate() -> f64 {
     let mut rng = Rng::new(25519);
     let samples: Vec<_> = (0..256)
         .map(|_| {
@@ -118,7 +118,7 @@ fn throughput(args: &NodeArgs, data_dir: &Path, verify_rate: f64) -> anyhow::Res
     std::fs::create_dir_all(data_dir)?;
     let validator = stigmer_node::run::ensure_validator_key(data_dir)?;
     let mut community = Community::new(args.members);
-    let genesis = community.genesis(validator, now_ms());
+    let genesis = community.genesis(vec![validator], now_ms());
     std::fs::write(stigmer_node::run::genesis_path(data_dir), genesis.to_json())?;
 
     // Every member contributes once before the clock starts, so that there
@@ -169,7 +169,7 @@ fn verify_time(args: &NodeArgs, data_dir: &Path, verify_rate: f64) -> anyhow::Re
     std::fs::create_dir_all(data_dir)?;
     let mut community = Community::new(args.members);
     let genesis = community.genesis(
-        "0000000000000000000000000000000000000000000000000000000000000000".to_string(),
+        vec!["0000000000000000000000000000000000000000000000000000000000000000".to_string()],
         now_ms(),
     );
     std::fs::write(stigmer_node::run::genesis_path(data_dir), genesis.to_json())?;
@@ -264,7 +264,11 @@ fn refusals(ledger_dir: &Path) -> anyhow::Result<(u64, Option<String>)> {
 /// Submits every transaction, keeping each signer's in order: client `k`
 /// sends those of the signers that hash to `k`. Returns how many the node
 /// accepted into its pool.
-fn submit_all(api: &str, txs: Vec<SignedTransaction>, clients: u32) -> anyhow::Result<u64> {
+pub(super) fn submit_all(
+    api: &str,
+    txs: Vec<SignedTransaction>,
+    clients: u32,
+) -> anyhow::Result<u64> {
     let mut queues: Vec<Vec<String>> = vec![Vec::new(); clients as usize];
     for tx in &txs {
         let signer = tx.transaction.signer.0;
@@ -321,13 +325,13 @@ fn submit_queue(url: &str, queue: Vec<String>, accepted: &AtomicU64) -> anyhow::
 }
 
 /// A `stigmer node` child process, stopped when dropped.
-struct NodeProcess {
+pub(super) struct NodeProcess {
     child: Child,
-    api: String,
+    pub(super) api: String,
 }
 
 impl NodeProcess {
-    fn start(data_dir: &Path, block_interval_ms: u64) -> anyhow::Result<NodeProcess> {
+    pub(super) fn start(data_dir: &Path, block_interval_ms: u64) -> anyhow::Result<NodeProcess> {
         let mut child = Command::new(std::env::current_exe()?)
             .args(["node", "--listen", "127.0.0.1:0", "--p2p-port", "0"])
             .arg("--block-interval-ms")
@@ -360,7 +364,7 @@ impl NodeProcess {
     }
 
     /// Waits until at least `n` transactions are finalized; returns how many are.
-    fn wait_for_transactions(&self, n: u64, timeout: Duration) -> anyhow::Result<u64> {
+    pub(super) fn wait_for_transactions(&self, n: u64, timeout: Duration) -> anyhow::Result<u64> {
         let deadline = Instant::now() + timeout;
         loop {
             let finalized = self.status()?["transactions"].as_u64().unwrap_or(0);
@@ -384,7 +388,7 @@ impl Drop for NodeProcess {
 }
 
 /// The bench cooperative and the transactions its members make, in order.
-struct Community {
+pub(super) struct Community {
     keys: Vec<Keypair>,
     nonces: Vec<u64>,
     /// Contributions made so far, with their author and the transaction
@@ -398,7 +402,7 @@ struct Community {
 }
 
 impl Community {
-    fn new(members: u32) -> Community {
+    pub(super) fn new(members: u32) -> Community {
         Community {
             keys: (0..members)
                 .map(|n| {
@@ -414,7 +418,7 @@ impl Community {
         }
     }
 
-    fn genesis(&self, validator: String, timestamp_ms: u64) -> Genesis {
+    pub(super) fn genesis(&self, validators: Vec<String>, timestamp_ms: u64) -> Genesis {
         let mut types = BTreeMap::new();
         types.insert(
             "work".to_string(),
@@ -440,7 +444,7 @@ impl Community {
         Genesis {
             chain_id: CHAIN_ID.to_string(),
             timestamp_ms,
-            validators: vec![validator],
+            validators,
             dcs: vec![GenesisDc {
                 steward: self.keys[0].agent().to_string(),
                 dc: OperationJson::CreateDc {
@@ -463,7 +467,7 @@ impl Community {
         tx
     }
 
-    fn contribute(&mut self, member: u32) -> SignedTransaction {
+    pub(super) fn contribute(&mut self, member: u32) -> SignedTransaction {
         let n = self.contributions.len();
         let (kind, title) = if n % 10 == 9 {
             ("care", "Cooked for the crew")
@@ -485,7 +489,7 @@ impl Community {
 
     /// The next transaction: 10% contributions, 55% evaluations, 25%
     /// transfers, 10% thanks.
-    fn next(&mut self) -> SignedTransaction {
+    pub(super) fn next(&mut self) -> SignedTransaction {
         let member = self.rng.below(self.keys.len() as u64) as u32;
         let roll = self.rng.below(100);
         if roll < 10 {
