@@ -453,6 +453,8 @@ fn every_route_is_documented() {
         ("get", "/api/v1/agents/{agent}/nonce"),
         ("get", "/api/v1/events"),
         ("get", "/api/v1/openapi.json"),
+        ("get", "/api/v1/genesis"),
+        ("get", "/api/v1/sync"),
     ]
     .into_iter()
     .map(|(method, path)| (method.to_string(), path.to_string()))
@@ -776,6 +778,13 @@ async fn every_answer_validates_against_its_schema() {
             400,
         ),
         ("/api/v1/openapi.json", "/api/v1/openapi.json".into(), 200),
+        ("/api/v1/genesis", "/api/v1/genesis".into(), 200),
+        // This ledger was finalized without consensus: no proofs to serve.
+        ("/api/v1/sync", "/api/v1/sync?from=1".into(), 200),
+        ("/api/v1/sync", "/api/v1/sync?from=1&max=64".into(), 200),
+        ("/api/v1/sync", "/api/v1/sync?from=0".into(), 400),
+        ("/api/v1/sync", "/api/v1/sync?from=1&max=65".into(), 400),
+        ("/api/v1/sync", "/api/v1/sync?from=x".into(), 400),
     ];
     let mut answers = BTreeMap::new();
     for (template, uri, expected) in gets {
@@ -788,6 +797,9 @@ async fn every_answer_validates_against_its_schema() {
         }
         answers.insert(uri, answer);
     }
+
+    assert_eq!(answers["/api/v1/genesis"]["chain_id"], CHAIN);
+    assert_eq!(answers["/api/v1/sync?from=1"]["blocks"], json!([]));
 
     // The ledger has what the checks are meant to see.
     let block_1 = &answers["/api/v1/blocks/1"];
