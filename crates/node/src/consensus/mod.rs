@@ -12,10 +12,10 @@
 //!                                                      Finalizer -> on_finalized hook
 //! ```
 //!
-//! The exact same [`start`] is used for one validator (tokio runtime + authenticated p2p on
-//! loopback, see `examples/single.rs`) and for N validators (deterministic runtime +
-//! simulated p2p, see `tests/cluster.rs`). Only the participant set and the network
-//! handles differ.
+//! The exact same [`start`] is used by the node (tokio runtime + authenticated p2p, see
+//! `run.rs`) and by the simulations of N validators (deterministic runtime + simulated
+//! p2p, see `tests/it/simulation.rs`). Only the participant set and the network handles
+//! differ.
 
 mod application;
 pub mod block;

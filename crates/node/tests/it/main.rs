@@ -2,7 +2,11 @@
 //!
 //! - `ui_codec`: the browser's encoder and signer (`ui/js/`) against the
 //!   Rust ones, through the committed fixture `ui/test/fixtures.json`.
+//! - `simulation`: validators running the real consensus and ledger on
+//!   Commonware's deterministic runtime and simulated network, under loss,
+//!   partitions, crashes and Byzantine peers, over many seeds.
 
 #![allow(clippy::unwrap_used)]
 
+mod simulation;
 mod ui_codec;
