@@ -124,6 +124,14 @@ impl Mempool {
         selected
     }
 
+    /// Every pending transaction with its hash, by signer and nonce.
+    pub fn transactions(&self) -> impl Iterator<Item = (Hash, &VerifiedTransaction)> {
+        self.by_signer
+            .values()
+            .flat_map(|queue| queue.values())
+            .map(|tx| (tx.hash(), tx))
+    }
+
     /// Drops every transaction `chain` has made stale (nonce used).
     pub fn prune(&mut self, chain: &Chain) {
         let hashes = &mut self.hashes;

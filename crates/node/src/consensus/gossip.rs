@@ -1,21 +1,30 @@
 //! Transaction gossip between validators. A transaction submitted to one
 //! validator is announced to the others, so whichever validator leads the
-//! next view can include it, and a transaction accepted by a validator that
-//! then crashes is not lost.
+//! next view can include it, and once the announcement got through, the
+//! crash of the validator that took it loses nothing.
 //!
 //! Announcements are batched: the sender waits a few milliseconds after the
 //! first transaction so that a burst leaves as one message, which keeps well
-//! inside the p2p rate limit. Receivers check every signature (outside the
-//! ledger lock) and offer the transactions to their pool; what the pool
-//! refuses (already known, nonce taken) is dropped quietly.
+//! inside the p2p rate limit. Receivers skip what their pool holds already,
+//! check every other signature (outside the ledger lock) and offer the
+//! transactions to their pool; what the pool refuses (nonce taken) is
+//! dropped quietly.
+//!
+//! Messages get lost (a partition, a peer restarting), so a transaction
+//! still pending after a whole [`REANNOUNCE_INTERVAL`] is announced again.
+//! Pools are not kept across a restart: a transaction accepted by a
+//! validator that crashes before any announcement got through is lost, and
+//! its sender sees it never finalize.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Handle, Spawner};
 use futures::StreamExt as _;
-use futures::channel::mpsc::UnboundedReceiver;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
+use stigmer_ledger::Hash;
 use stigmer_ledger::tx::SignedTransaction;
 use tracing::debug;
 
@@ -25,6 +34,10 @@ use crate::api::{Shared, lock};
 const BATCH_WINDOW: Duration = Duration::from_millis(10);
 /// Largest batch, in bytes (far below the p2p message limit).
 const BATCH_BYTES_MAX: usize = 512 * 1024;
+/// How long a transaction stays pending before it is announced again.
+pub const REANNOUNCE_INTERVAL: Duration = Duration::from_secs(2);
+/// Most transactions announced again per interval.
+const REANNOUNCE_MAX: usize = 2_000;
 
 /// Encodes transactions as a batch: each is a 4-byte little-endian length
 /// and its bytes.
@@ -56,6 +69,7 @@ pub fn decode_batch(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
 pub(crate) fn start<E, S, R>(
     context: E,
     ledger: Shared,
+    announce: UnboundedSender<Vec<u8>>,
     mut outgoing: UnboundedReceiver<Vec<u8>>,
     (mut sender, mut receiver): (S, R),
 ) -> Vec<Handle<()>>
@@ -64,7 +78,7 @@ where
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
 {
-    let announce = context.child("announce").spawn(move |clock| async move {
+    let announce_task = context.child("announce").spawn(move |clock| async move {
         while let Some(first) = outgoing.next().await {
             clock.sleep(BATCH_WINDOW).await;
             let mut batch = vec![first];
@@ -86,15 +100,62 @@ where
             );
         }
     });
+    let reannounce = {
+        let ledger = ledger.clone();
+        context.child("reannounce").spawn(move |clock| async move {
+            let mut previous: BTreeSet<Hash> = BTreeSet::new();
+            loop {
+                clock.sleep(REANNOUNCE_INTERVAL).await;
+                let mut again = Vec::new();
+                let current: BTreeSet<Hash> = {
+                    let ledger = lock(&ledger);
+                    ledger
+                        .mempool()
+                        .transactions()
+                        .map(|(hash, tx)| {
+                            if previous.contains(&hash) && again.len() < REANNOUNCE_MAX {
+                                again.push(tx.encode());
+                            }
+                            hash
+                        })
+                        .collect()
+                };
+                if !again.is_empty() {
+                    debug!(
+                        n_txs = again.len(),
+                        "announcing still-pending transactions again"
+                    );
+                }
+                for tx in again {
+                    if announce.unbounded_send(tx).is_err() {
+                        return;
+                    }
+                }
+                previous = current;
+            }
+        })
+    };
     let listen = context.child("listen").spawn(move |_| async move {
         while let Ok((peer, message)) = receiver.recv().await {
             let Some(txs) = decode_batch(message.as_ref()) else {
                 debug!(?peer, "malformed transaction batch");
                 continue;
             };
-            let verified: Vec<_> = txs
+            let decoded: Vec<SignedTransaction> = txs
                 .into_iter()
-                .filter_map(|bytes| SignedTransaction::decode(bytes).ok()?.verified().ok())
+                .filter_map(|bytes| SignedTransaction::decode(bytes).ok())
+                .collect();
+            // Hashing is cheap; checking a signature is not.
+            let fresh: Vec<SignedTransaction> = {
+                let ledger = lock(&ledger);
+                decoded
+                    .into_iter()
+                    .filter(|tx| !ledger.mempool().contains(&tx.hash()))
+                    .collect()
+            };
+            let verified: Vec<_> = fresh
+                .into_iter()
+                .filter_map(|tx| tx.verified().ok())
                 .collect();
             let mut ledger = lock(&ledger);
             for tx in verified {
@@ -103,7 +164,7 @@ where
             }
         }
     });
-    vec![announce, listen]
+    vec![announce_task, reannounce, listen]
 }
 
 #[cfg(test)]

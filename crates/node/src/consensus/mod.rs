@@ -107,7 +107,7 @@ pub struct Channels<S, R> {
     pub transactions: (S, R),
 }
 
-/// Consensus timing. See NOTES.md for the meaning of each knob.
+/// Consensus timing.
 #[derive(Clone, Debug)]
 pub struct Timing {
     /// Minimum `block.timestamp - parent.timestamp`; the proposer sleeps to honor it.
@@ -425,7 +425,7 @@ where
     );
 
     let (announce, outgoing) = futures::channel::mpsc::unbounded();
-    crate::api::lock(&ledger).set_gossip(announce);
+    crate::api::lock(&ledger).set_gossip(announce.clone());
 
     // Start order: consumers before producers, so nothing replayed at startup is dropped.
     let mut handles = vec![
@@ -437,6 +437,7 @@ where
     handles.extend(gossip::start(
         context.child("gossip"),
         ledger,
+        announce,
         outgoing,
         channels.transactions,
     ));

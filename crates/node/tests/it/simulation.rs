@@ -148,8 +148,8 @@ impl World {
         let keys: Vec<PrivateKey> = (0..roles.len() as u64)
             .map(|i| PrivateKey::from_seed(seed * 100 + i))
             .collect();
-        let mut genesis = stigmer_node::demo::genesis(CHAIN, String::new(), GENESIS_MS);
-        genesis.validators = keys.iter().map(|k| k.public_key().to_string()).collect();
+        let validators = keys.iter().map(|k| k.public_key().to_string()).collect();
+        let genesis = stigmer_node::demo::genesis(CHAIN, validators, GENESIS_MS);
         World {
             seed,
             scratch: Scratch::new(seed),
