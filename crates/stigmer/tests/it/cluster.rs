@@ -388,3 +388,39 @@ fn a_cluster_survives_crashes_wipes_and_a_lost_quorum() {
         );
     }
 }
+
+/// A small run of `stigmer bench cluster`, so that it cannot rot. Its
+/// figures mean nothing here; only that every transaction was finalized on
+/// both setups and the report is complete.
+#[test]
+fn the_cluster_benchmark_runs() {
+    let scratch = Scratch::new("bench-cluster");
+    let output = Command::new(stigmer_bin())
+        .args(["bench", "cluster", "--rate", "100", "--seconds", "3"])
+        .args([
+            "--members",
+            "20",
+            "--clients",
+            "2",
+            "--block-interval-ms",
+            "100",
+        ])
+        .arg("--dir")
+        .arg(scratch.0.join("bench"))
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{report}");
+    assert!(report.contains("single node: "), "{report}");
+    assert!(report.contains("(300 of 300 sent"), "{report}");
+    assert!(report.contains("4 validators: "), "{report}");
+    assert!(
+        report.contains("cluster / single node: throughput"),
+        "{report}"
+    );
+    assert_eq!(report.matches("(300 of 300 sent").count(), 2, "{report}");
+}
