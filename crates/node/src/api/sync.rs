@@ -40,8 +40,10 @@ pub(super) async fn genesis(State(ledger): State<Shared>) -> ApiResult<serde_jso
 #[into_params(parameter_in = Query)]
 pub(super) struct SyncQuery {
     /// The first height wanted (at least 1).
+    #[param(minimum = 1)]
     from: u64,
     /// How many blocks at most (1 to 64; default 64).
+    #[param(minimum = 1, maximum = 64)]
     max: Option<u64>,
 }
 
