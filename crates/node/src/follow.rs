@@ -142,14 +142,7 @@ pub fn run(config: FollowConfig) -> Result<(), NodeError> {
             .map_err(|e| NodeError::Io(e.to_string()))?
     };
     let outcome = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| NodeError::Io(e.to_string()))?;
-        let router = crate::api::router(ledger.clone());
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::error!(%error, "the HTTP API stopped");
-            }
-        });
+        crate::run::serve_api(listener, ledger.clone())?;
         if let Some(on_ready) = config.on_ready {
             on_ready(ledger.clone(), api_address);
         }

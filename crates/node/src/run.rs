@@ -139,6 +139,20 @@ pub(crate) fn listen(address: SocketAddr) -> Result<std::net::TcpListener, NodeE
     Ok(socket.into())
 }
 
+/// Serves the HTTP API on `listener` (made by [`listen`]) in the
+/// background. Must be called inside a tokio runtime.
+pub(crate) fn serve_api(listener: std::net::TcpListener, ledger: Shared) -> Result<(), NodeError> {
+    let listener =
+        ::tokio::net::TcpListener::from_std(listener).map_err(|e| NodeError::Io(e.to_string()))?;
+    let router = crate::api::router(ledger);
+    ::tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the HTTP API stopped");
+        }
+    });
+    Ok(())
+}
+
 /// The domain of every consensus signature of a chain.
 pub fn namespace(genesis: &Genesis) -> Vec<u8> {
     format!("stigmer/{}", genesis.chain_id).into_bytes()
@@ -269,14 +283,7 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
                 }
             });
 
-            let listener = ::tokio::net::TcpListener::from_std(listener)
-                .map_err(|e| NodeError::Io(e.to_string()))?;
-            let router = crate::api::router(ledger.clone());
-            ::tokio::spawn(async move {
-                if let Err(error) = axum::serve(listener, router).await {
-                    tracing::error!(%error, "the HTTP API stopped");
-                }
-            });
+            serve_api(listener, ledger.clone())?;
             if let Some(on_ready) = config.on_ready {
                 on_ready(ledger.clone(), api_address);
             }

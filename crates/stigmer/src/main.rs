@@ -35,7 +35,8 @@ enum Command {
     Demo(commands::DemoArgs),
     /// Make a data directory with a genesis: a new chain, with this machine as its validator.
     Init(commands::InitArgs),
-    /// Run a node: consensus, the ledger and the HTTP API.
+    /// Run a node: a validator (consensus, the ledger and the HTTP API), or
+    /// with --follow a full node that fetches and checks every block.
     Node(commands::NodeArgs),
     /// A federation on this machine: validators and full nodes on 127.0.0.1.
     #[command(subcommand)]

@@ -65,22 +65,11 @@ pub fn cluster(args: &ClusterArgs) -> anyhow::Result<()> {
     if args.members < 2 || args.clients == 0 || args.rate == 0 || args.validators == 0 {
         bail!("the bench needs 2 members, 1 client, 1 validator and a rate above 0");
     }
-    let (dir, remove_dir) = match &args.dir {
-        Some(dir) => (dir.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("stigmer-bench-cluster-{}", std::process::id())),
-            true,
-        ),
-    };
-    if dir.exists() {
-        bail!("{} exists already; give an empty --dir", dir.display());
-    }
-    let outcome = run(args, &dir);
-    let _ = crate::cluster::down(&dir.join("cluster"));
-    if remove_dir {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    outcome
+    super::in_work_dir(args.dir.as_ref(), "cluster", |dir| {
+        let outcome = run(args, dir);
+        let _ = crate::cluster::down(&dir.join("cluster"));
+        outcome
+    })
 }
 
 fn run(args: &ClusterArgs, dir: &Path) -> anyhow::Result<()> {

@@ -12,10 +12,35 @@ pub use cluster::{ClusterArgs, cluster};
 pub use node::{NodeArgs, node};
 
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use stigmer_protocol::workload::{self, Rng};
 use stigmer_protocol::{Fixed, RuleSet};
+
+/// Runs `bench` in `dir`, or in a temporary directory named after `name`
+/// that is removed afterwards; `dir` must not exist yet.
+fn in_work_dir(
+    dir: Option<&PathBuf>,
+    name: &str,
+    bench: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (dir, remove_dir) = match dir {
+        Some(dir) => (dir.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("stigmer-bench-{name}-{}", std::process::id())),
+            true,
+        ),
+    };
+    if dir.exists() {
+        anyhow::bail!("{} exists already; give an empty --dir", dir.display());
+    }
+    let outcome = bench(&dir);
+    if remove_dir {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    outcome
+}
 
 #[derive(clap::Args)]
 pub struct ProtocolArgs {

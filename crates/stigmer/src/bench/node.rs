@@ -60,21 +60,7 @@ pub fn node(args: &NodeArgs) -> anyhow::Result<()> {
     if args.members < 2 || args.clients == 0 {
         bail!("the bench needs at least 2 members and 1 client");
     }
-    let (dir, remove_dir) = match &args.dir {
-        Some(dir) => (dir.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("stigmer-bench-{}", std::process::id())),
-            true,
-        ),
-    };
-    if dir.exists() {
-        bail!("{} exists already; give an empty --dir", dir.display());
-    }
-    let outcome = run(args, &dir);
-    if remove_dir {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    outcome
+    super::in_work_dir(args.dir.as_ref(), "node", |dir| run(args, dir))
 }
 
 fn run(args: &NodeArgs, dir: &Path) -> anyhow::Result<()> {
