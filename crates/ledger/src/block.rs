@@ -9,8 +9,12 @@ use crate::{Hash, LedgerError};
 pub const BLOCK_VERSION: u8 = 1;
 /// Most transactions in one block.
 pub const BLOCK_TXS_MAX: u32 = 4_096;
-/// Largest encoded block, in bytes.
-pub const BLOCK_BYTES_MAX: u32 = 8 * 1024 * 1024;
+/// Largest encoded block, in bytes. Consensus carries a block in a message
+/// of its own codec whose limit is this one (`consensus::BlockCfg`).
+pub const BLOCK_BYTES_MAX: u32 = 4 * 1024 * 1024;
+/// Most bytes of transactions (each with its length prefix) a proposer puts
+/// in a block: the block limit less room for the header and the count.
+pub const BLOCK_TXS_BYTES_MAX: usize = BLOCK_BYTES_MAX as usize - 1024;
 
 const _: () = assert!(TX_BYTES_MAX < BLOCK_BYTES_MAX);
 
@@ -91,25 +95,51 @@ impl Block {
         encoder.finish()
     }
 
+    /// Decodes a block strictly: every limit of the codec holds, so every
+    /// transaction in it is one a pool would have taken. Blocks from peers
+    /// are read this way.
     pub fn decode(bytes: &[u8]) -> Result<Block, LedgerError> {
-        if bytes.len() > BLOCK_BYTES_MAX as usize {
+        Block::decode_with(Decoder::new(bytes))
+    }
+
+    /// Decodes a block a federation already finalized, from this node's
+    /// store or a certified sync run, leniently (see [`crate::codec`]): a
+    /// block written before every limit held on every path stays readable.
+    pub fn decode_stored(bytes: &[u8]) -> Result<Block, LedgerError> {
+        Block::decode_with(Decoder::stored(bytes))
+    }
+
+    fn decode_with(mut decoder: Decoder<'_>) -> Result<Block, LedgerError> {
+        let bytes = decoder.remaining();
+        if bytes > BLOCK_BYTES_MAX as usize {
             return Err(LedgerError::BlockTooLarge {
-                bytes: bytes.len() as u64,
+                bytes: bytes as u64,
                 max: BLOCK_BYTES_MAX,
             });
         }
-        let mut decoder = Decoder::new(bytes);
         let header = Header::decode_from(&mut decoder)?;
         let n_txs = decoder.len("transactions", BLOCK_TXS_MAX)?;
         let mut txs = Vec::with_capacity(n_txs);
         for _ in 0..n_txs {
             let n_bytes = decoder.len("transaction length", TX_BYTES_MAX)?;
-            txs.push(SignedTransaction::decode(
-                decoder.take(n_bytes, "transaction")?,
+            txs.push(SignedTransaction::decode_with(
+                decoder.sub(n_bytes, "transaction")?,
             )?);
         }
         decoder.finish()?;
         Ok(Block { header, txs })
+    }
+
+    /// Whether the block is what a strict decoder would read from its own
+    /// encoding: within every limit, each transaction canonical. A proposer
+    /// never builds, and a verifier never accepts, a block that fails this:
+    /// the peers could not decode it.
+    pub fn check_canonical(&self) -> Result<(), LedgerError> {
+        let encoded = self.encode();
+        if Block::decode(&encoded)? != *self {
+            return Err(LedgerError::NotCanonical);
+        }
+        Ok(())
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use stigmer_protocol::{AgentId, ProtocolError, Receipt, State};
 
-use crate::block::{tx_root, Block, Header, BLOCK_TXS_MAX};
+use crate::block::{tx_root, Block, Header, BLOCK_TXS_BYTES_MAX, BLOCK_TXS_MAX};
 use crate::commitment::StateTree;
 use crate::leaves::{self, LogHashes};
 use crate::tx::{SignedTransaction, VerifiedTransaction};
@@ -182,14 +182,24 @@ impl Chain {
 
     /// Builds the next block from `txs` (which must be valid for it, in
     /// nonce order per signer) and applies it. Used by the proposer; the
-    /// signatures were checked when the transactions were verified.
+    /// transactions were checked (canonical, signed) when they were
+    /// verified. Only the longest prefix of `txs` that fits in a block is
+    /// taken, so a proposal is always decodable by the peers.
     pub fn propose(
         &mut self,
         timestamp_ms: u64,
         txs: Vec<VerifiedTransaction>,
     ) -> Result<(Block, Applied), LedgerError> {
+        let mut room = BLOCK_TXS_BYTES_MAX;
         let txs: Vec<SignedTransaction> = txs
             .into_iter()
+            .take(BLOCK_TXS_MAX as usize)
+            .take_while(|tx| {
+                // Each transaction is length-prefixed in the block.
+                let size = tx.encoded().len() + 4;
+                room = room.saturating_sub(size);
+                room > 0
+            })
             .map(VerifiedTransaction::into_inner)
             .collect();
         let mut block = Block {

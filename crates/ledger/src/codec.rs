@@ -7,9 +7,21 @@
 //! `bool` as one byte that must be 0 or 1, maps as sorted, distinct keys.
 //! Decoding checks every length against a limit before allocating and
 //! refuses anything non-canonical or left over.
+//!
+//! Two modes. [`Decoder::new`] is *strict*: every limit of the protocol,
+//! text without control characters, accounts in their canonical form (an
+//! ed25519 key in lower-case hex, or `dc:<id>`). Everything that enters a
+//! pool or a block is held to it ([`crate::tx::SignedTransaction::verified`]
+//! and [`crate::block::Block::decode`]). [`Decoder::stored`] is *lenient*:
+//! it reads any bytes this encoder could have produced, bounded only by the
+//! sizes of what holds them. It reads back blocks a federation already
+//! finalized, so that a block written by an older version, before these
+//! limits were enforced on every path, never makes a node unable to read its
+//! own history (`docs/SECURITY.md`, "A block that cannot be read back").
 
 use std::collections::BTreeMap;
 
+use stigmer_protocol::ids::has_forbidden_char;
 use stigmer_protocol::limits::{
     AGENT_ID_BYTES_MAX, CONTRIBUTION_ID_BYTES_MAX, CONTRIBUTION_TYPES_MAX, DC_ID_BYTES_MAX,
     DC_NAME_BYTES_MAX, EVALUATION_SET_LEN_MAX, FOUNDERS_MAX, TITLE_BYTES_MAX,
@@ -193,11 +205,49 @@ impl Encoder {
 pub struct Decoder<'b> {
     bytes: &'b [u8],
     position: usize,
+    strict: bool,
 }
 
+/// Deepest `AsDc` nesting the lenient decoder reads back (the strict one
+/// refuses any nesting): bounded, because the input is still untrusted.
+const STORED_NESTING_MAX: u32 = 8;
+
 impl<'b> Decoder<'b> {
+    /// A strict decoder: every limit holds.
     pub fn new(bytes: &'b [u8]) -> Decoder<'b> {
-        Decoder { bytes, position: 0 }
+        Decoder {
+            bytes,
+            position: 0,
+            strict: true,
+        }
+    }
+
+    /// A lenient decoder for blocks already finalized (see the module doc).
+    pub fn stored(bytes: &'b [u8]) -> Decoder<'b> {
+        Decoder {
+            bytes,
+            position: 0,
+            strict: false,
+        }
+    }
+
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.bytes.len() - self.position
+    }
+
+    /// A decoder of the same mode over the next `n` bytes, which it skips.
+    pub fn sub(&mut self, n: usize, what: &str) -> Result<Decoder<'b>, LedgerError> {
+        let bytes = self.take(n, what)?;
+        Ok(Decoder {
+            bytes,
+            position: 0,
+            strict: self.strict,
+        })
     }
 
     fn malformed(&self, what: &str) -> LedgerError {
@@ -257,31 +307,59 @@ impl<'b> Decoder<'b> {
         }
     }
 
-    /// A length, checked against `max` before anything is allocated.
+    /// A length, checked against `max` before anything is allocated. The
+    /// lenient decoder checks it against the bytes left instead (every item
+    /// takes at least one), which still bounds any allocation by the input.
     pub fn len(&mut self, what: &str, max: u32) -> Result<usize, LedgerError> {
         let n = self.u32(what)?;
-        if n > max {
+        if self.strict && n > max {
             return Err(self.malformed(&format!("{what}: {n} exceeds the maximum of {max}")));
+        }
+        if n as usize > self.bytes.len() - self.position {
+            return Err(self.malformed(&format!("{what}: {n} is more than the bytes left")));
         }
         Ok(n as usize)
     }
 
+    /// A string of at most `max_bytes` bytes of UTF-8.
     pub fn str(&mut self, what: &str, max_bytes: u32) -> Result<&'b str, LedgerError> {
         let n = self.len(what, max_bytes)?;
         let bytes = self.take(n, what)?;
         std::str::from_utf8(bytes).map_err(|_| self.malformed(&format!("{what}: not UTF-8")))
     }
 
-    fn option_str(&mut self, what: &str, max_bytes: u32) -> Result<Option<&'b str>, LedgerError> {
-        match self.u8(what)? {
-            0 => Ok(None),
-            1 => Ok(Some(self.str(what, max_bytes)?)),
-            _ => Err(self.malformed(&format!("{what}: an option tag must be 0 or 1"))),
+    /// Text people read (a title, a name): a string without control
+    /// characters, which could rewrite a terminal or hide text.
+    fn text(&mut self, what: &str, max_bytes: u32) -> Result<&'b str, LedgerError> {
+        let text = self.str(what, max_bytes)?;
+        if self.strict && has_forbidden_char(text) {
+            return Err(self.malformed(&format!(
+                "{what}: contains a control or bidirectional-override character"
+            )));
+        }
+        Ok(text)
+    }
+
+    /// An account: strictly, an ed25519 key in lower-case hex (an id
+    /// someone holds the key of) or a DC's account `dc:<id>`; anything else
+    /// names an account nobody controls, and tokens sent there are lost.
+    fn agent(&mut self, what: &str) -> Result<AgentId, LedgerError> {
+        let text = self.str(what, AGENT_ID_BYTES_MAX)?;
+        if self.strict {
+            parse_account(text).map_err(|reason| self.malformed(&format!("{what}: {reason}")))
+        } else if let Some(dc) = text.strip_prefix(stigmer_protocol::ids::DC_AGENT_PREFIX) {
+            Ok(AgentId::of_dc(&DcId::new(dc)?))
+        } else {
+            Ok(AgentId::new(text)?)
         }
     }
 
-    fn agent(&mut self, what: &str) -> Result<AgentId, LedgerError> {
-        Ok(AgentId::new(self.str(what, AGENT_ID_BYTES_MAX)?)?)
+    fn option_agent(&mut self, what: &str) -> Result<Option<AgentId>, LedgerError> {
+        match self.u8(what)? {
+            0 => Ok(None),
+            1 => Ok(Some(self.agent(what)?)),
+            _ => Err(self.malformed(&format!("{what}: an option tag must be 0 or 1"))),
+        }
     }
 
     fn dc(&mut self) -> Result<DcId, LedgerError> {
@@ -295,26 +373,28 @@ impl<'b> Decoder<'b> {
     }
 
     pub fn operation(&mut self) -> Result<Operation, LedgerError> {
-        self.operation_nested(true)
+        self.operation_nested(0)
     }
 
-    fn operation_nested(&mut self, may_nest: bool) -> Result<Operation, LedgerError> {
+    fn operation_nested(&mut self, depth: u32) -> Result<Operation, LedgerError> {
+        let may_nest = if self.strict {
+            depth == 0
+        } else {
+            depth < STORED_NESTING_MAX
+        };
         let tag = self.u8("operation")?;
         Ok(match tag {
             0 => Operation::CreateDc(self.create_dc()?),
             1 => Operation::Join {
                 dc: self.dc()?,
-                referrer: self
-                    .option_str("referrer", AGENT_ID_BYTES_MAX)?
-                    .map(AgentId::new)
-                    .transpose()?,
+                referrer: self.option_agent("referrer")?,
             },
             2 => Operation::Leave { dc: self.dc()? },
             3 => Operation::Contribute {
                 dc: self.dc()?,
                 id: self.contribution()?,
                 kind: TypeName::new(self.str("contribution type", TYPE_NAME_BYTES_MAX)?)?,
-                title: self.str("title", TITLE_BYTES_MAX)?.to_string(),
+                title: self.text("title", TITLE_BYTES_MAX)?.to_string(),
             },
             4 => Operation::Evaluate {
                 dc: self.dc()?,
@@ -339,7 +419,7 @@ impl<'b> Decoder<'b> {
             // here rather than recursing on untrusted input.
             7 if may_nest => Operation::AsDc {
                 dc: self.dc()?,
-                operation: Box::new(self.operation_nested(false)?),
+                operation: Box::new(self.operation_nested(depth + 1)?),
             },
             _ => return Err(self.malformed(&format!("operation: unknown tag {tag}"))),
         })
@@ -347,9 +427,9 @@ impl<'b> Decoder<'b> {
 
     fn create_dc(&mut self) -> Result<CreateDc, LedgerError> {
         let id = self.dc()?;
-        let name = self.str("name", DC_NAME_BYTES_MAX)?.to_string();
+        let name = self.text("name", DC_NAME_BYTES_MAX)?.to_string();
         let token_symbol = self
-            .str("token symbol", TOKEN_SYMBOL_BYTES_MAX)?
+            .text("token symbol", TOKEN_SYMBOL_BYTES_MAX)?
             .to_string();
         let rules = match self.u8("rules")? {
             0 => RuleSet::BackfeedClassic,
@@ -369,6 +449,8 @@ impl<'b> Decoder<'b> {
         let mut previous: Option<TypeName> = None;
         for _ in 0..n_types {
             let name = TypeName::new(self.str("contribution type", TYPE_NAME_BYTES_MAX)?)?;
+            // Always checked: a map's keys are sorted and distinct whatever
+            // built it.
             if previous.as_ref().is_some_and(|p| *p >= name) {
                 return Err(self.malformed("contribution types: not in strictly increasing order"));
             }
@@ -387,10 +469,11 @@ impl<'b> Decoder<'b> {
             for _ in 0..n_values {
                 kind.evaluation_set.push(self.fixed("evaluation value")?);
             }
-            if kind
-                .evaluation_set
-                .windows(2)
-                .any(|pair| pair[0] >= pair[1])
+            if self.strict
+                && kind
+                    .evaluation_set
+                    .windows(2)
+                    .any(|pair| pair[0] >= pair[1])
             {
                 return Err(self.malformed("evaluation set: not in strictly increasing order"));
             }
@@ -406,10 +489,7 @@ impl<'b> Decoder<'b> {
                 agent: self.agent("founder")?,
                 reputation: self.fixed("founder reputation")?,
                 tokens: self.fixed("founder tokens")?,
-                referrer: self
-                    .option_str("founder referrer", AGENT_ID_BYTES_MAX)?
-                    .map(AgentId::new)
-                    .transpose()?,
+                referrer: self.option_agent("founder referrer")?,
             });
         }
         Ok(CreateDc {
@@ -421,6 +501,35 @@ impl<'b> Decoder<'b> {
             founders,
         })
     }
+}
+
+/// Whether `text` is an ed25519 public key as an agent id: 64 lower-case hex
+/// digits, the one spelling of a key (the upper-case spelling would be
+/// another account).
+pub fn is_canonical_key(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Reads an account as a transaction may name it: an agent id that is an
+/// ed25519 key in its one spelling ([`is_canonical_key`]), or a DC's account
+/// `dc:<id>`. The error says what is wrong, for the person who typed it.
+pub fn parse_account(text: &str) -> Result<AgentId, String> {
+    if let Some(dc) = text.strip_prefix(stigmer_protocol::ids::DC_AGENT_PREFIX) {
+        return DcId::new(dc)
+            .map(|dc| AgentId::of_dc(&dc))
+            .map_err(|e| e.to_string());
+    }
+    if !is_canonical_key(text) {
+        return Err(format!(
+            "{:?} is not an account anyone holds the key of: use an agent id (an ed25519 \
+             public key, 64 lower-case hex digits) or a DC's account dc:<id>",
+            text.chars().take(80).collect::<String>()
+        ));
+    }
+    AgentId::new(text).map_err(|e| e.to_string())
 }
 
 /// Encodes an operation on its own.

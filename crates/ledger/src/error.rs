@@ -17,6 +17,12 @@ pub enum LedgerError {
     UnknownVersion { what: &'static str, version: u8 },
     #[error("the signature does not match the signer's key and the transaction")]
     BadSignature,
+    #[error("the signer's key is weak (of small order): anyone could sign for it")]
+    WeakKey,
+    #[error("the transaction is beyond a limit of the ledger: {0}")]
+    BeyondLimits(String),
+    #[error("the transaction does not survive its own encoding unchanged")]
+    NotCanonical,
     #[error("the transaction is for chain {got:?}, this ledger is {expected:?}")]
     WrongChain { expected: String, got: String },
     #[error("nonce {got} was already used; the signer's next nonce is {expected}")]

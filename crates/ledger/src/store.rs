@@ -161,7 +161,7 @@ impl Store {
             }
             let encoded = block.encode();
             // Pair the write with a read-back check of the bytes.
-            debug_assert_eq!(Block::decode(&encoded).as_ref(), Ok(block));
+            debug_assert_eq!(Block::decode_stored(&encoded).as_ref(), Ok(block));
             write
                 .open_table(BLOCKS)
                 .map_err(storage)?
@@ -225,7 +225,7 @@ impl Store {
             return Ok(None);
         };
         // Pair the read with a check of what was written.
-        let block = Block::decode(bytes.value())?;
+        let block = Block::decode_stored(bytes.value())?;
         if block.header.height != height {
             return Err(LedgerError::Storage(format!(
                 "the block stored at {height} says it is {}",

@@ -5,7 +5,7 @@
 //! transaction, so a signature made for another purpose, another chain or
 //! another nonce never verifies here.
 
-use ed25519_dalek::{Signer, Verifier};
+use ed25519_dalek::Signer;
 use stigmer_protocol::{AgentId, Operation};
 
 use crate::codec::{Decoder, Encoder};
@@ -138,13 +138,19 @@ impl SignedTransaction {
     /// encoding only; [`SignedTransaction::verify_signature`] checks the
     /// signature.
     pub fn decode(bytes: &[u8]) -> Result<SignedTransaction, LedgerError> {
-        if bytes.len() > TX_BYTES_MAX as usize {
+        SignedTransaction::decode_with(Decoder::new(bytes))
+    }
+
+    /// Decodes with `decoder`'s mode (strict, or lenient for stored blocks:
+    /// see [`crate::codec`]); the size limit binds only strictly.
+    pub(crate) fn decode_with(mut decoder: Decoder<'_>) -> Result<SignedTransaction, LedgerError> {
+        let bytes = decoder.remaining();
+        if decoder.is_strict() && bytes > TX_BYTES_MAX as usize {
             return Err(LedgerError::TxTooLarge {
-                bytes: bytes.len() as u64,
+                bytes: bytes as u64,
                 max: TX_BYTES_MAX,
             });
         }
-        let mut decoder = Decoder::new(bytes);
         let transaction = SignedTransaction::decode_from(&mut decoder)?;
         decoder.finish()?;
         Ok(transaction)
@@ -174,11 +180,19 @@ impl SignedTransaction {
         })
     }
 
+    /// Checks the signature strictly: the signer's key must not be weak
+    /// (of small order, which anyone can sign for), and the signature must
+    /// pass ed25519-dalek's `verify_strict` (no small-order `R`, canonical
+    /// `s`). Every node must accept exactly the same signatures, so there is
+    /// one verification rule, this one, on every path.
     pub fn verify_signature(&self) -> Result<(), LedgerError> {
         let key = ed25519_dalek::VerifyingKey::from_bytes(&self.transaction.signer.0)
             .map_err(|_| LedgerError::BadSignature)?;
+        if key.is_weak() {
+            return Err(LedgerError::WeakKey);
+        }
         let signature = ed25519_dalek::Signature::from_bytes(&self.signature);
-        key.verify(&self.transaction.signing_bytes(), &signature)
+        key.verify_strict(&self.transaction.signing_bytes(), &signature)
             .map_err(|_| LedgerError::BadSignature)
     }
 
@@ -191,23 +205,71 @@ impl SignedTransaction {
         self.transaction.signer.agent()
     }
 
-    /// Checks the signature once, for a pool to hold and a proposer to
-    /// include the transaction without checking it again: a signature does
-    /// not depend on the state.
+    /// Checks that the transaction is canonical and correctly signed, once,
+    /// for a pool to hold and a proposer to include it without checking it
+    /// again (neither depends on the state).
+    ///
+    /// Canonical means: its encoding is at most [`TX_BYTES_MAX`] bytes and
+    /// decodes, under every limit of the codec, back to this very
+    /// transaction. A transaction built from its JSON form may hold values
+    /// the codec refuses (a title too long, a nested `AsDc`...); such a
+    /// transaction would be undecodable once in a block, so it never gets
+    /// this far. Whatever path a transaction takes (JSON, encoded bytes,
+    /// gossip, forwarding), this is the one check it passes.
     pub fn verified(self) -> Result<VerifiedTransaction, LedgerError> {
+        let encoded = self.encode();
+        let decoded = SignedTransaction::decode(&encoded).map_err(|error| match error {
+            LedgerError::Malformed { what, .. } => LedgerError::BeyondLimits(what),
+            other => other,
+        })?;
+        if decoded != self {
+            return Err(LedgerError::NotCanonical);
+        }
         self.verify_signature()?;
-        Ok(VerifiedTransaction(self))
+        let hash = Hash::of(&encoded);
+        Ok(VerifiedTransaction {
+            tx: self,
+            encoded: encoded.into(),
+            hash,
+        })
+    }
+
+    /// Decodes canonical bytes and checks the signature: [`SignedTransaction::decode`]
+    /// then [`SignedTransaction::verified`].
+    pub fn decode_verified(bytes: &[u8]) -> Result<VerifiedTransaction, LedgerError> {
+        SignedTransaction::decode(bytes)?.verified()
     }
 }
 
-/// A transaction whose signature has been checked; only
-/// [`SignedTransaction::verified`] makes one.
+/// A transaction that is canonical and whose signature has been checked;
+/// only [`SignedTransaction::verified`] makes one. It keeps its canonical
+/// bytes and hash, computed once, so pools and gossip never encode or hash
+/// it again.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedTransaction(SignedTransaction);
+pub struct VerifiedTransaction {
+    tx: SignedTransaction,
+    encoded: std::sync::Arc<[u8]>,
+    hash: Hash,
+}
 
 impl VerifiedTransaction {
     pub fn into_inner(self) -> SignedTransaction {
-        self.0
+        self.tx
+    }
+
+    /// The canonical encoding (what the hash and a block hold).
+    pub fn encoded(&self) -> &[u8] {
+        &self.encoded
+    }
+
+    /// The canonical encoding, shared without copying.
+    pub fn encoded_shared(&self) -> std::sync::Arc<[u8]> {
+        self.encoded.clone()
+    }
+
+    /// The transaction's id, computed once.
+    pub fn hash(&self) -> Hash {
+        self.hash
     }
 }
 
@@ -215,7 +277,7 @@ impl std::ops::Deref for VerifiedTransaction {
     type Target = SignedTransaction;
 
     fn deref(&self) -> &SignedTransaction {
-        &self.0
+        &self.tx
     }
 }
 

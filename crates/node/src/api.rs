@@ -295,7 +295,7 @@ async fn submit(
     } else {
         // A full node: check what it can, then hand it to a validator.
         lock(&ledger).check(&tx)?;
-        forward(upstreams, hex(&tx.encode())).await?;
+        forward(upstreams, hex(tx.encoded())).await?;
         let mut ledger = lock(&ledger);
         let hash = tx.hash();
         // Shown as pending here until it comes back finalized; a refusal

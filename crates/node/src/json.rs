@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use stigmer_ledger::codec::parse_account;
 use stigmer_ledger::tx::{PublicKey, SignedTransaction, Transaction, unhex};
 use stigmer_protocol::{
-    AgentId, Asset, ContributionId, ContributionType, CreateDc, DcId, DcParams, Fixed, Founder,
-    Operation, RuleSet, TypeName,
+    Asset, ContributionId, ContributionType, CreateDc, DcId, DcParams, Fixed, Founder, Operation,
+    RuleSet, TypeName,
 };
 
 /// An exact decimal amount.
@@ -282,13 +283,13 @@ impl OperationJson {
                     .map(|(index, founder)| {
                         let name = format!("founders[{index}]");
                         Ok(Founder {
-                            agent: field(&name, AgentId::new(&founder.agent))?,
+                            agent: field(&name, parse_account(&founder.agent))?,
                             reputation: founder.reputation.0,
                             tokens: founder.tokens.0,
                             referrer: founder
                                 .referrer
                                 .as_deref()
-                                .map(|r| field(&name, AgentId::new(r)))
+                                .map(|r| field(&name, parse_account(r)))
                                 .transpose()?,
                         })
                     })
@@ -306,7 +307,7 @@ impl OperationJson {
                 dc: dc_id(dc)?,
                 referrer: referrer
                     .as_deref()
-                    .map(|r| field("referrer", AgentId::new(r)))
+                    .map(|r| field("referrer", parse_account(r)))
                     .transpose()?,
             },
             OperationJson::Leave { dc } => Operation::Leave { dc: dc_id(dc)? },
@@ -341,7 +342,7 @@ impl OperationJson {
                 asset,
             } => Operation::Transfer {
                 dc: dc_id(dc)?,
-                to: field("to", AgentId::new(to))?,
+                to: field("to", parse_account(to))?,
                 amount: amount.0,
                 asset: match asset {
                     AssetJson::Tokens => Asset::Tokens,

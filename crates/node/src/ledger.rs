@@ -102,7 +102,7 @@ impl NodeLedger {
     /// The signature is checked before, outside the lock on the ledger, so
     /// that submissions verify in parallel.
     pub fn submit(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {
-        let encoded = self.gossip.as_ref().map(|_| tx.encode());
+        let encoded = self.gossip.as_ref().map(|_| tx.encoded().to_vec());
         let hash = self.accept(tx)?;
         if let (Some(gossip), Some(encoded)) = (&self.gossip, encoded) {
             // The receiver lives as long as consensus; if it is gone the
@@ -182,7 +182,14 @@ impl NodeLedger {
     }
 
     /// Whether `block` is a valid child of the chain it names as parent.
+    /// A proposal is held to every limit of the codec (it may have been
+    /// decoded leniently, as finalized blocks are): one that is not canonical
+    /// is refused, as a proposer of this code would never build it.
     pub fn verify(&mut self, block: &Block) -> bool {
+        if let Err(error) = block.check_canonical() {
+            tracing::warn!(height = block.header.height, %error, "refused a non-canonical proposal");
+            return false;
+        }
         if self.rewind_head_to(block.header.parent).is_err() {
             return false;
         }

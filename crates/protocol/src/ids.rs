@@ -16,6 +16,15 @@ use crate::ProtocolError;
 /// impersonated.
 pub const DC_AGENT_PREFIX: &str = "dc:";
 
+/// Whether `text` holds a character that must never reach a screen from the
+/// ledger: control characters (an escape sequence can clear a terminal or
+/// retitle its window) and the bidirectional overrides and isolates (which
+/// make text read differently from what it says).
+pub fn has_forbidden_char(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+}
+
 fn check_text(kind: &'static str, text: &str, bytes_max: u32) -> Result<(), ProtocolError> {
     let reason = if text.is_empty() {
         Some("it is empty".to_string())
@@ -24,8 +33,8 @@ fn check_text(kind: &'static str, text: &str, bytes_max: u32) -> Result<(), Prot
             "it is {} bytes long, the maximum is {bytes_max}",
             text.len()
         ))
-    } else if text.chars().any(char::is_control) {
-        Some("it contains a control character".to_string())
+    } else if has_forbidden_char(text) {
+        Some("it contains a control or bidirectional-override character".to_string())
     } else if text.trim() != text {
         Some("it starts or ends with white space".to_string())
     } else {

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::OrOverflow;
+use crate::ids::has_forbidden_char;
 use crate::limits::{
     CONTRIBUTIONS_MAX, CONTRIBUTION_TYPES_MAX, DC_NAME_BYTES_MAX, FOUNDERS_MAX, MEMBERS_MAX,
     TITLE_BYTES_MAX, TOKEN_SYMBOL_BYTES_MAX,
@@ -383,6 +384,12 @@ impl State {
                 max: TITLE_BYTES_MAX.to_string(),
             });
         }
+        if has_forbidden_char(title) {
+            return Err(ProtocolError::InvalidParameter {
+                name: "title".to_string(),
+                reason: "it contains a control or bidirectional-override character".to_string(),
+            });
+        }
         if dc_state.contributions.len() >= CONTRIBUTIONS_MAX as usize {
             return Err(ProtocolError::LimitExceeded {
                 what: "the number of contributions in this DC",
@@ -612,13 +619,13 @@ fn check_room(dc: &Dc) -> Result<(), ProtocolError> {
 }
 
 fn check_text(what: &'static str, text: &str, bytes_max: u32) -> Result<(), ProtocolError> {
-    if text.trim().is_empty()
-        || text.len() > bytes_max as usize
-        || text.chars().any(char::is_control)
-    {
+    if text.trim().is_empty() || text.len() > bytes_max as usize || has_forbidden_char(text) {
         return Err(ProtocolError::InvalidParameter {
             name: what.to_string(),
-            reason: format!("it must be 1 to {bytes_max} bytes of text without control characters"),
+            reason: format!(
+                "it must be 1 to {bytes_max} bytes of text without control or \
+                 bidirectional-override characters"
+            ),
         });
     }
     Ok(())

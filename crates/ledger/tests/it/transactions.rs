@@ -24,8 +24,14 @@ fn operations() -> Vec<Operation> {
         },
         Operation::Transfer {
             dc: DcId::new("garden").unwrap(),
-            to: AgentId::new("bo").unwrap(),
+            to: keypair(2).agent(),
             amount: "2.5".parse().unwrap(),
+            asset: Asset::Tokens,
+        },
+        Operation::Transfer {
+            dc: DcId::new("garden").unwrap(),
+            to: AgentId::of_dc(&DcId::new("fablab").unwrap()),
+            amount: "1".parse().unwrap(),
             asset: Asset::Tokens,
         },
         Operation::AsDc {

@@ -38,7 +38,7 @@ pub struct BlockCfg {
 impl Default for BlockCfg {
     fn default() -> Self {
         Self {
-            ledger_bytes_max: 4 * 1024 * 1024,
+            ledger_bytes_max: stigmer_ledger::block::BLOCK_BYTES_MAX as usize,
         }
     }
 }
@@ -122,7 +122,11 @@ impl Read for Block {
         let ledger = if bytes.is_empty() {
             None
         } else {
-            let block = LedgerBlock::decode(&bytes)
+            // Leniently: marshal reads its own archive of finalized blocks
+            // with this codec, and a block finalized before every limit held
+            // on every path must stay readable. A proposal is held to every
+            // limit when it is verified (`NodeLedger::verify`).
+            let block = LedgerBlock::decode_stored(&bytes)
                 .map_err(|_| Error::Invalid("stigmer block", "malformed ledger block"))?;
             Some(block)
         };

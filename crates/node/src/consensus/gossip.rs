@@ -114,7 +114,7 @@ where
                         .transactions()
                         .map(|(hash, tx)| {
                             if previous.contains(&hash) && again.len() < REANNOUNCE_MAX {
-                                again.push(tx.encode());
+                                again.push(tx.encoded().to_vec());
                             }
                             hash
                         })

@@ -168,7 +168,7 @@ fn samples() -> Vec<Sample> {
                 dc: dc("festival"),
                 id: "stage-build".parse().unwrap(),
                 kind: "émoji 🎨".parse().unwrap(),
-                title: "Bühne aufbauen 🎪 — 舞台を作る \"quoted\"\ttab".to_string(),
+                title: "Bühne aufbauen 🎪 — 舞台を作る \"quoted\" \\ backslash".to_string(),
             },
         ),
         sample(
@@ -234,7 +234,7 @@ fn samples() -> Vec<Sample> {
                 dc: dc("festival"),
                 operation: Box::new(Operation::Join {
                     dc: dc("neighbours"),
-                    referrer: Some(AgentId::new("a-person-by-name").unwrap()),
+                    referrer: Some(carol.clone()),
                 }),
             },
         ),
@@ -265,7 +265,7 @@ fn samples() -> Vec<Sample> {
                 "token_symbol": "",
                 "params": { "rules": "backfeed-classic", "initial_tokens": "7" },
                 "types": {},
-                "founders": [{ "agent": "erin-by-name", "reputation": "1", "tokens": "0" }],
+                "founders": [{ "agent": carol.to_string(), "reputation": "1", "tokens": "0" }],
             }),
         ),
         by_hand(
@@ -284,6 +284,12 @@ fn samples() -> Vec<Sample> {
                 "id": "weeding",
                 "contribution_type": "work",
             }),
+        ),
+        by_hand(
+            "transfer_to_a_dc_account",
+            "erin",
+            4,
+            json!({ "type": "transfer", "dc": "garden", "to": "dc:festival", "amount": "1" }),
         ),
         Sample {
             name: "largest_nonce_and_amount",

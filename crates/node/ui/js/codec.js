@@ -282,11 +282,28 @@ function text(value, field, bytesMax) {
   return bytes;
 }
 
+/**
+ * Control characters and bidirectional overrides and isolates, refused in
+ * every text field (`has_forbidden_char` in crates/protocol/src/ids.rs).
+ */
+const FORBIDDEN_CHAR = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
+
+/** Text people read (a title, a name), checked as the ledger's codec does. */
+function humanText(value, field, bytesMax) {
+  const bytes = text(value, field, bytesMax);
+  if (FORBIDDEN_CHAR.test(value)) {
+    throw new EncodingError(field, 'it contains a control or bidirectional-override character');
+  }
+  return bytes;
+}
+
 /** An id, checked as `check_text` in crates/protocol/src/ids.rs checks it. */
 function id(value, field, bytesMax) {
   const bytes = text(value, field, bytesMax);
   if (bytes.length === 0) throw new EncodingError(field, 'it is empty');
-  if (/\p{Cc}/u.test(value)) throw new EncodingError(field, 'it contains a control character');
+  if (FORBIDDEN_CHAR.test(value)) {
+    throw new EncodingError(field, 'it contains a control or bidirectional-override character');
+  }
   if (/^\p{White_Space}|\p{White_Space}$/u.test(value)) {
     throw new EncodingError(field, 'it starts or ends with white space');
   }
@@ -301,10 +318,24 @@ function dcId(value, field) {
   return bytes;
 }
 
+/**
+ * An account a transaction names, as `parse_account` in
+ * crates/ledger/src/codec.rs reads it: an agent id that is an ed25519 key in
+ * its one spelling (64 lower-case hex digits), or a DC's account `dc:<id>`.
+ * Anything else is an account nobody holds the key of.
+ */
 function agentId(value, field) {
+  if (typeof value === 'string' && value.startsWith(DC_AGENT_PREFIX)) {
+    dcId(value.slice(DC_AGENT_PREFIX.length), field);
+    return utf8(value);
+  }
   const bytes = id(value, field, LIMITS.agentIdBytes);
-  if (value.startsWith(DC_AGENT_PREFIX)) {
-    throw new EncodingError(field, `ids starting with "${DC_AGENT_PREFIX}" are reserved for DC accounts`);
+  if (!/^[0-9a-f]{64}$/.test(value)) {
+    throw new EncodingError(
+      field,
+      'it is not an account anyone holds the key of: use an agent id (an ed25519 public key, ' +
+        '64 lower-case hex digits) or a DC account dc:<id>',
+    );
   }
   return bytes;
 }
@@ -407,7 +438,7 @@ function writeOperation(writer, operation, field, mayNest) {
       writer.str(dcId(operation.dc, at('dc')));
       writer.str(contributionId(operation.id, at('id')));
       writer.str(typeName(operation.contribution_type, at('contribution_type')));
-      writer.str(text(orDefault(operation.title, ''), at('title'), LIMITS.titleBytes));
+      writer.str(humanText(orDefault(operation.title, ''), at('title'), LIMITS.titleBytes));
       break;
     case 'evaluate':
       writer.u8(4);
@@ -445,8 +476,8 @@ function writeOperation(writer, operation, field, mayNest) {
 function writeCreateDc(writer, create, field) {
   const at = (name) => `${field}.${name}`;
   writer.str(dcId(create.id, at('id')));
-  writer.str(text(create.name, at('name'), LIMITS.dcNameBytes));
-  writer.str(text(create.token_symbol, at('token_symbol'), LIMITS.tokenSymbolBytes));
+  writer.str(humanText(create.name, at('name'), LIMITS.dcNameBytes));
+  writer.str(humanText(create.token_symbol, at('token_symbol'), LIMITS.tokenSymbolBytes));
 
   const params = object(orDefault(create.params, {}), at('params'));
   onlyFields(params, Object.keys(DEFAULT_PARAMS), at('params'));
