@@ -90,13 +90,45 @@ export async function sign(privateKey, bytes) {
   return new Uint8Array(await subtle().sign(ED25519, privateKey, bytes));
 }
 
-/** Whether `signature` is `publicKey`'s (a CryptoKey, or an agent id in hex) over `bytes`. */
+// The field prime 2^255 - 19, the group order, and the y of a point of
+// order 8 (the other points of small order have y = 0, 1, -1 or -Y8).
+const P = (1n << 255n) - 19n;
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+const Y8 = littleEndian(unhex('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', 32)) & ((1n << 255n) - 1n);
+
+function littleEndian(bytes) {
+  let value = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
+  return value;
+}
+
+/**
+ * Whether a point encoding is of small order (any encoding, canonical or
+ * not): such a public key is one anyone can sign for, such an `R` makes a
+ * signature that proves nothing. Small-order points are exactly those with
+ * y in {0, 1, -1, Y8, -Y8}.
+ */
+export function isSmallOrder(encoding) {
+  const y = (littleEndian(encoding) & ((1n << 255n) - 1n)) % P;
+  return y === 0n || y === 1n || y === P - 1n || y === Y8 || y === P - Y8;
+}
+
+/**
+ * Whether `signature` is `publicKey`'s (a CryptoKey, or an agent id in hex)
+ * over `bytes`, under the node's strict rule (`verify_signature` in
+ * crates/ledger/src/tx.rs): a weak (small-order) key, a small-order `R` or a
+ * non-canonical `s` is refused before WebCrypto is asked.
+ */
 export async function verify(publicKey, signature, bytes) {
-  const key =
-    typeof publicKey === 'string'
-      ? await subtle().importKey('raw', unhex(publicKey, 32), ED25519, true, ['verify'])
-      : publicKey;
-  return subtle().verify(ED25519, key, signature, bytes);
+  if (signature.length !== 64) return false;
+  if (isSmallOrder(signature.subarray(0, 32))) return false;
+  if (littleEndian(signature.subarray(32, 64)) >= L) return false;
+  if (typeof publicKey === 'string') {
+    const raw = unhex(publicKey, 32);
+    if (isSmallOrder(raw)) return false;
+    publicKey = await subtle().importKey('raw', raw, ED25519, true, ['verify']);
+  }
+  return subtle().verify(ED25519, publicKey, signature, bytes);
 }
 
 /**

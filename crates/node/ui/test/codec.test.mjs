@@ -25,7 +25,7 @@ import {
   txRoot,
   unhex,
 } from '../js/codec.js';
-import { agentId, exportSeed, generateKey, importSeed, sign, signTransaction, verify } from '../js/keys.js';
+import { agentId, exportSeed, generateKey, importSeed, isSmallOrder, sign, signTransaction, verify } from '../js/keys.js';
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures.json', import.meta.url), 'utf8'));
 
@@ -194,6 +194,40 @@ describe('keys', () => {
     const again = await importSeed(`${seed}\n`);
     assert.equal(again.agent, key.agent);
     assert.equal(hex(await sign(again.privateKey, message)), hex(signature));
+  });
+
+  test('weak keys, small-order R and non-canonical s are refused, as the node refuses them', async () => {
+    // The encodings of points of small order, canonical or not.
+    const weak = [
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0000000000000000000000000000000000000000000000000000000000000080',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+    ];
+    for (const point of weak) assert.ok(isSmallOrder(unhex(point, 32)), point);
+    const key = await generateKey();
+    assert.equal(isSmallOrder(unhex(key.agent, 32)), false);
+    // The identity key with the trivial signature (R = identity, s = 0):
+    // valid under the lax equation, refused here.
+    const trivial = new Uint8Array(64);
+    trivial[0] = 1;
+    assert.equal(await verify(weak[0], trivial, new TextEncoder().encode('anything')), false);
+    // A real signature with s + L in place of s.
+    const message = new TextEncoder().encode('hello');
+    const signature = await sign(key.privateKey, message);
+    const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+    let s = 0n;
+    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i]);
+    s += L;
+    const malleated = signature.slice();
+    for (let i = 32; i < 64; i++) { malleated[i] = Number(s & 0xffn); s >>= 8n; }
+    assert.equal(await verify(key.agent, malleated, message), false);
   });
 
   test('a key imported as non-extractable still signs but keeps its seed', async () => {
