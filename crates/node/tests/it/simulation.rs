@@ -1053,3 +1053,147 @@ fn same_seed_same_chain() {
     assert!(first.0.len() > 10);
     assert_eq!(first, run());
 }
+
+/// Transactions beyond the codec's limits, in their JSON form: each of
+/// them, finalized, once made every node that held it unable to read its
+/// block, and sent to every validator of a federation, halted it.
+fn beyond_the_codec(round: u64) -> Vec<OperationJson> {
+    let dc = format!("hostile-{round}");
+    let founders: Vec<stigmer_node::json::FounderJson> = (0..700u64)
+        .map(|n| stigmer_node::json::FounderJson {
+            agent: format!("{n:064x}"),
+            reputation: Decimal(Fixed::from_int(1)),
+            tokens: Decimal(Fixed::from_int(1)),
+            referrer: Some(format!("{:064x}", n + 1)),
+        })
+        .collect();
+    vec![
+        OperationJson::Contribute {
+            dc: DEMO_DC.to_string(),
+            id: format!("long-{round}"),
+            contribution_type: "stage".to_string(),
+            title: "t".repeat(201),
+        },
+        OperationJson::CreateDc {
+            id: dc.clone(),
+            name: "n".repeat(81),
+            token_symbol: "H".to_string(),
+            params: Default::default(),
+            types: Default::default(),
+            founders: Vec::new(),
+        },
+        OperationJson::AsDc {
+            dc: DEMO_DC.to_string(),
+            operation: Box::new(OperationJson::AsDc {
+                dc: dc.clone(),
+                operation: Box::new(OperationJson::Leave { dc: dc.clone() }),
+            }),
+        },
+        // Over 64 KiB.
+        OperationJson::CreateDc {
+            id: dc,
+            name: "Big".to_string(),
+            token_symbol: "BIG".to_string(),
+            params: Default::default(),
+            types: Default::default(),
+            founders,
+        },
+    ]
+}
+
+/// A canonical transaction as large as a DC's founding gets (about 60 KiB):
+/// a few dozen of them fill a block to the codec's limit.
+fn large_but_canonical(id: String) -> OperationJson {
+    let first = format!("{:064x}", 1);
+    let founders = (0..380u64)
+        .map(|n| stigmer_node::json::FounderJson {
+            agent: format!("{:064x}", n + 1),
+            reputation: Decimal(Fixed::from_int(1)),
+            tokens: Decimal(Fixed::from_int(1)),
+            referrer: (n > 0).then(|| first.clone()),
+        })
+        .collect();
+    OperationJson::CreateDc {
+        id,
+        name: "A large cooperative".to_string(),
+        token_symbol: "LARGE".to_string(),
+        params: Default::default(),
+        types: Default::default(),
+        founders,
+    }
+}
+
+/// Nothing a client sends can make a validator's proposals undecodable or
+/// its views time out. A hostile client sends every validator, through the
+/// path the API takes (JSON form, then `verified`), the transactions that
+/// once bricked nodes: each validator refuses each of them. It also sends
+/// every validator, at once, the same canonical transactions as large as
+/// they get, more than a block holds (they all found the same DC: the first
+/// does, the others are refused when executed, cheaply): proposals carry as
+/// many as fit and every peer decodes them. Meanwhile members' transactions
+/// all finalize, and blocks keep coming at the pace of views that end
+/// without a timeout.
+#[test]
+fn hostile_clients() {
+    for seed in 0..2 {
+        let world = World::new(seed, all_honest(4), link(10, 100));
+        simulate("hostile_clients", world, |mut cluster| async move {
+            cluster.run_until_all(3).await;
+            let (height_before, time_before) = (cluster.height_max(), cluster.context.current());
+            let mut n_hostile: u64 = 0;
+            let mut large_bytes = 0;
+            for _ in 0..80 {
+                let operation = large_but_canonical("large".to_string());
+                let tx = hostile_key(n_hostile).sign(CHAIN, 0, operation.to_operation().unwrap());
+                n_hostile += 1;
+                let tx = tx.verified().expect("canonical");
+                large_bytes += tx.encoded().len();
+                for index in cluster.up() {
+                    let running = cluster.running[index].as_ref().expect("up");
+                    lock(&running.ledger)
+                        .submit(tx.clone())
+                        .unwrap_or_else(|e| panic!("validator {index} refused: {e}"));
+                }
+            }
+            assert!(large_bytes > stigmer_ledger::block::BLOCK_BYTES_MAX as usize);
+            for round in 0..20u64 {
+                for operation in beyond_the_codec(round) {
+                    let tx =
+                        hostile_key(n_hostile).sign(CHAIN, 0, operation.to_operation().unwrap());
+                    n_hostile += 1;
+                    let json = stigmer_node::json::TransactionJson::from_signed(&tx);
+                    for index in cluster.up() {
+                        let received = json.to_signed().expect("well-formed JSON");
+                        assert!(
+                            received.verified().is_err(),
+                            "seed {seed}: validator {index} took a transaction beyond the codec"
+                        );
+                    }
+                }
+                cluster.tick().await;
+            }
+            cluster.drain().await;
+            let blocks = cluster.height_max() - height_before;
+            let elapsed = cluster
+                .context
+                .current()
+                .duration_since(time_before)
+                .expect("time goes forward");
+            // A view that times out takes a leader timeout (1 s) and
+            // finalizes nothing; views that end well take a block interval
+            // (200 ms) and a few round trips.
+            let views_max = elapsed.as_millis() as u64 / 200;
+            assert!(
+                blocks * 3 >= views_max * 2,
+                "seed {seed}: {blocks} blocks in {elapsed:?}: views timed out"
+            );
+            cluster
+        });
+    }
+}
+
+fn hostile_key(n: u64) -> stigmer_ledger::tx::Keypair {
+    let mut seed = [0xee; 32];
+    seed[..8].copy_from_slice(&n.to_le_bytes());
+    stigmer_ledger::tx::Keypair::from_seed(seed)
+}
