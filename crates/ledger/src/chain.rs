@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use stigmer_protocol::limits::ALLOWANCE_WINDOW_MS;
 use stigmer_protocol::{AgentId, ProtocolError, Receipt, State};
 
 use crate::block::{tx_root, Block, Header, BLOCK_TXS_BYTES_MAX, BLOCK_TXS_MAX};
@@ -50,6 +51,12 @@ pub struct Chain {
     origins: Vec<Origin>,
     log_hashes: LogHashes,
     tree: StateTree,
+    /// Transactions each signer has in blocks of the current allowance
+    /// window (`allowance_window`), for [`State::hourly_allowance`]. Derived
+    /// from the blocks, so every node agrees; not part of the state root.
+    window_counts: BTreeMap<AgentId, u32>,
+    /// The allowance window of the tip: its time over `ALLOWANCE_WINDOW_MS`.
+    allowance_window: u64,
 }
 
 /// The transaction behind a protocol operation; height 0 is the genesis.
@@ -73,7 +80,45 @@ impl Chain {
             origins: Vec::new(),
             log_hashes: LogHashes::default(),
             tree: StateTree::new(),
+            window_counts: BTreeMap::new(),
+            allowance_window: 0,
         }
+    }
+
+    /// How many transactions `signer` may still have in blocks of the
+    /// allowance window that holds `time_ms`, and its allowance: what a pool
+    /// checks before taking a transaction.
+    pub fn allowance_left(&self, signer: &AgentId, time_ms: u64) -> (u32, u32) {
+        let allowance = self.state.hourly_allowance(signer);
+        let used = if time_ms / ALLOWANCE_WINDOW_MS == self.allowance_window {
+            self.window_counts.get(signer).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        (allowance.saturating_sub(used), allowance)
+    }
+
+    /// The transactions of `signer` in the block so far, counted against its
+    /// allowance; `None` when one more would exceed it.
+    fn count_against_allowance(
+        &self,
+        window: u64,
+        in_block: &mut BTreeMap<AgentId, (u32, u32)>,
+        signer: &AgentId,
+    ) -> Option<()> {
+        let (used, allowance) = in_block.entry(signer.clone()).or_insert_with(|| {
+            let before = if window == self.allowance_window {
+                self.window_counts.get(signer).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            (before, self.state.hourly_allowance(signer))
+        });
+        if *used >= *allowance {
+            return None;
+        }
+        *used += 1;
+        Some(())
     }
 
     /// The chain at height 0: `operations` applied in order on behalf of
@@ -190,7 +235,13 @@ impl Chain {
         timestamp_ms: u64,
         txs: Vec<VerifiedTransaction>,
     ) -> Result<(Block, Applied), LedgerError> {
+        let timestamp_ms = timestamp_ms.max(self.tip_timestamp_ms);
+        let window = timestamp_ms / ALLOWANCE_WINDOW_MS;
         let mut room = BLOCK_TXS_BYTES_MAX;
+        let mut in_block = BTreeMap::new();
+        // A signer over its allowance is left out from that transaction on,
+        // so its nonces still follow each other.
+        let mut left_out: std::collections::BTreeSet<AgentId> = Default::default();
         let txs: Vec<SignedTransaction> = txs
             .into_iter()
             .take(BLOCK_TXS_MAX as usize)
@@ -200,13 +251,26 @@ impl Chain {
                 room = room.saturating_sub(size);
                 room > 0
             })
+            .filter(|tx| {
+                let signer = tx.signer();
+                if left_out.contains(&signer) {
+                    return false;
+                }
+                let fits = self
+                    .count_against_allowance(window, &mut in_block, &signer)
+                    .is_some();
+                if !fits {
+                    left_out.insert(signer);
+                }
+                fits
+            })
             .map(VerifiedTransaction::into_inner)
             .collect();
         let mut block = Block {
             header: Header {
                 height: self.height + 1,
                 parent: self.tip,
-                timestamp_ms: timestamp_ms.max(self.tip_timestamp_ms),
+                timestamp_ms,
                 tx_root: tx_root(&txs),
                 state_root: Hash::ZERO,
             },
@@ -261,8 +325,11 @@ impl Chain {
         if header.tx_root != tx_root(&block.txs) {
             return Err(invalid("the transaction root does not match".to_string()));
         }
-        // Nonces must follow each other per signer, within the block too.
+        // Nonces must follow each other per signer, within the block too,
+        // and no signer may exceed its hourly allowance.
         let mut next: BTreeMap<AgentId, u64> = BTreeMap::new();
+        let window = header.timestamp_ms / ALLOWANCE_WINDOW_MS;
+        let mut in_block = BTreeMap::new();
         for (index, tx) in block.txs.iter().enumerate() {
             let signer = tx.signer();
             let expected = *next
@@ -283,6 +350,15 @@ impl Chain {
                     LedgerError::NonceGap { expected, got }
                 }));
             }
+            if self
+                .count_against_allowance(window, &mut in_block, &signer)
+                .is_none()
+            {
+                return Err(wrong(LedgerError::AllowanceExceeded {
+                    allowance: self.state.hourly_allowance(&signer),
+                    window_ends_ms: (window + 1).saturating_mul(ALLOWANCE_WINDOW_MS),
+                }));
+            }
             next.insert(signer, expected + 1);
         }
         if signatures == Signatures::Verify {
@@ -297,8 +373,15 @@ impl Chain {
     fn execute(&mut self, block: &Block) -> Applied {
         let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut outcomes = Vec::with_capacity(block.txs.len());
+        let window = block.header.timestamp_ms / ALLOWANCE_WINDOW_MS;
+        if window != self.allowance_window {
+            self.window_counts.clear();
+            self.allowance_window = window;
+        }
         for (index, tx) in (0u32..).zip(&block.txs) {
             let signer = tx.signer();
+            let count = self.window_counts.entry(signer.clone()).or_insert(0);
+            *count = count.saturating_add(1);
             let result = self.state.apply(&signer, &tx.transaction.operation);
             if result.is_ok() {
                 self.origins.push(Origin {

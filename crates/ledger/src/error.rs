@@ -31,6 +31,12 @@ pub enum LedgerError {
         "nonce {got} is ahead of the signer's next nonce {expected}; send the missing ones first"
     )]
     NonceGap { expected: u64, got: u64 },
+    #[error(
+        "the signer already has its {allowance} transactions of this hour in blocks (keys \
+         that are not a member of any DC have a small allowance; membership and reputation \
+         raise it); it may send again from {window_ends_ms} ms (Unix time)"
+    )]
+    AllowanceExceeded { allowance: u32, window_ends_ms: u64 },
     #[error("block {height}: {reason}")]
     InvalidBlock { height: u64, reason: String },
     #[error("block {height}: the state root is {computed}, the block says {claimed}")]

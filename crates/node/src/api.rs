@@ -108,9 +108,11 @@ impl From<NodeError> for ApiError {
             NodeError::Mempool(crate::mempool::MempoolError::Full) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            NodeError::Ledger(L::NonceReused { .. }) | NodeError::Mempool(_) => {
-                StatusCode::CONFLICT
-            }
+            NodeError::Ledger(L::NonceReused { .. })
+            | NodeError::Ledger(L::Protocol(_))
+            | NodeError::Mempool(_) => StatusCode::CONFLICT,
+            // Its signer's allowance for this hour is used up: later.
+            NodeError::Ledger(L::AllowanceExceeded { .. }) => StatusCode::TOO_MANY_REQUESTS,
             NodeError::Ledger(L::Storage(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -268,7 +270,8 @@ enum Submission {
         (status = 200, description = "Finalized (with `?wait=true`)", body = FinalizedTransaction),
         (status = 202, description = "Accepted into the pool, not finalized yet", body = PendingTransaction),
         (status = 400, description = "Malformed, badly signed, or for another chain", body = ErrorBody),
-        (status = 409, description = "The nonce is used already, or the pool refused it", body = ErrorBody),
+        (status = 409, description = "The nonce is used already, the current state refuses the operation (it would be refused in a block), or the pool refused it", body = ErrorBody),
+        (status = 429, description = "The signer's allowance of transactions for this hour is used up", body = ErrorBody),
         (status = 503, description = "The pool is full: try again shortly", body = ErrorBody),
     )
 )]

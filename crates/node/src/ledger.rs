@@ -119,9 +119,34 @@ impl NodeLedger {
 
     /// Accepts a transaction another validator announced (not announced
     /// again: every validator hears from the one that took it).
+    ///
+    /// What the ledger would refuse anyway is answered at once and never
+    /// reaches a block: a transaction that is next in line for its signer
+    /// is checked against the speculative head's state (one behind pending
+    /// transactions of its signer can only be checked once they are
+    /// applied), and every transaction against its signer's hourly
+    /// allowance, counting those already pending.
     pub fn accept(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {
         self.head.check_verified(&tx)?;
-        let next = self.head.next_nonce(&tx.signer());
+        let signer = tx.signer();
+        let next = self.head.next_nonce(&signer);
+        if tx.transaction.nonce == next {
+            self.head
+                .state
+                .check(&signer, &tx.transaction.operation)
+                .map_err(LedgerError::Protocol)?;
+        }
+        let (left, allowance) = self
+            .head
+            .allowance_left(&signer, self.head.tip_timestamp_ms);
+        if !self.mempool.contains(&tx.hash()) && self.mempool.pending_of(&signer) >= left {
+            let window = stigmer_protocol::limits::ALLOWANCE_WINDOW_MS;
+            return Err(LedgerError::AllowanceExceeded {
+                allowance,
+                window_ends_ms: (self.head.tip_timestamp_ms / window + 1).saturating_mul(window),
+            }
+            .into());
+        }
         Ok(self.mempool.insert(tx, next)?)
     }
 

@@ -41,6 +41,13 @@ impl Mempool {
         self.hashes.contains_key(hash)
     }
 
+    /// How many transactions of `signer` are pending.
+    pub fn pending_of(&self, signer: &AgentId) -> u32 {
+        self.by_signer
+            .get(signer)
+            .map_or(0, |queue| queue.len() as u32)
+    }
+
     /// The next nonce of `signer` counting its pending transactions that
     /// follow `next_nonce` without a gap.
     pub fn next_nonce(&self, signer: &AgentId, mut next_nonce: u64) -> u64 {

@@ -30,9 +30,13 @@ pub(crate) fn evaluate(
     evaluator: MemberIdx,
     contribution: &ContributionId,
     value: Fixed,
+    mode: crate::transition::Mode,
 ) -> Result<Touched, ProtocolError> {
     let contribution = contribution_index(dc, contribution)?;
     let plan = plan(dc, op, evaluator, contribution, value)?;
+    if mode.only_checks() {
+        return Ok(Touched::members([]));
+    }
     // Every change to a member comes with an event.
     let touched = Touched::members(plan.events.iter().map(|&(member, _)| member));
     plan.commit(dc);

@@ -57,6 +57,11 @@ impl Fixed {
         Fixed(n as u128 * Self::SCALE)
     }
 
+    /// The whole part, saturating at `u64::MAX`.
+    pub fn whole(self) -> u64 {
+        u64::try_from(self.0 / Self::SCALE).unwrap_or(u64::MAX)
+    }
+
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }

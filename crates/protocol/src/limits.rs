@@ -40,6 +40,21 @@ pub const AMOUNT_MAX: Fixed = Fixed::from_int(1_000_000_000_000_000);
 /// useful share of engaged reputation, so larger values only hide mistakes.
 pub const BETA_MAX: Fixed = Fixed::from_int(16);
 
+/// Transactions per hour a key may have in blocks while it has no standing
+/// (not an active member of any DC): enough to found a DC or join a few and
+/// look around, not enough to fill the ledger for free. Caps instead of
+/// fees (`ECOSYSTEM.md` §0.6): fees would shut out people with no money.
+pub const TXS_PER_HOUR_NEWCOMER: u32 = 20;
+/// Transactions per hour of an active member of at least one DC.
+pub const TXS_PER_HOUR_MEMBER: u32 = 7_200;
+/// More transactions per hour for each whole unit of reputation a member
+/// holds, summed over the DCs where it is active.
+pub const TXS_PER_HOUR_PER_REPUTATION: u32 = 360;
+/// The most transactions per hour any key may have in blocks.
+pub const TXS_PER_HOUR_MAX: u32 = 72_000;
+/// The length of an allowance's window, in milliseconds of block time.
+pub const ALLOWANCE_WINDOW_MS: u64 = 3_600_000;
+
 const _: () = assert!(
     AGENT_ID_BYTES_MAX >= 64,
     "hex-encoded ed25519 keys must fit"

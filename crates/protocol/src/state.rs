@@ -279,6 +279,31 @@ impl State {
             .filter_map(|dc| self.dcs.get(dc))
     }
 
+    /// How many transactions per hour `agent` may have in blocks: a small
+    /// allowance for a key with no standing, more for an active member of
+    /// some DC, more again with reputation (`limits::TXS_PER_HOUR_*`).
+    pub fn hourly_allowance(&self, agent: &AgentId) -> u32 {
+        use crate::limits::{
+            TXS_PER_HOUR_MAX, TXS_PER_HOUR_MEMBER, TXS_PER_HOUR_NEWCOMER,
+            TXS_PER_HOUR_PER_REPUTATION,
+        };
+        let mut member = false;
+        let mut reputation: u64 = 0;
+        for dc in self.memberships(agent) {
+            if let Some(account) = dc.member(agent).filter(|m| m.is_active()) {
+                member = true;
+                reputation = reputation.saturating_add(account.reputation.whole());
+            }
+        }
+        if !member {
+            return TXS_PER_HOUR_NEWCOMER;
+        }
+        let extra = reputation.saturating_mul(u64::from(TXS_PER_HOUR_PER_REPUTATION));
+        u64::from(TXS_PER_HOUR_MEMBER)
+            .saturating_add(extra)
+            .min(u64::from(TXS_PER_HOUR_MAX)) as u32
+    }
+
     /// The agent's public action log across all DCs, oldest first.
     pub fn action_log(&self, agent: &AgentId) -> Vec<(&Dc, &LogEntry)> {
         let mut log: Vec<(&Dc, &LogEntry)> = self

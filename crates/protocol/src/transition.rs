@@ -17,6 +17,27 @@ use crate::params::check_amount;
 use crate::state::{Contribution, Dc, Event, LogEntry, Member, MemberIdx, MemberStatus, Thanks};
 use crate::{AgentId, ContributionId, DcId, Fixed, ProtocolError, State, TypeName};
 
+/// Whether a handler applies an operation or only checks that it would be
+/// accepted. A check runs every test the handler makes, in the same order,
+/// and stops just before the first write: so `check` and `apply` cannot
+/// disagree about what is refused, and a check changes nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    Apply,
+    Check,
+}
+
+impl Mode {
+    pub(crate) fn only_checks(self) -> bool {
+        self == Mode::Check
+    }
+}
+
+/// What a handler returns in [`Mode::Check`], where nothing was touched.
+fn checked() -> Result<Touched, ProtocolError> {
+    Ok(Touched::members([]))
+}
+
 impl State {
     /// Applies `operation` signed by `signer`. On error the state is unchanged.
     pub fn apply(
@@ -24,9 +45,28 @@ impl State {
         signer: &AgentId,
         operation: &Operation,
     ) -> Result<Receipt, ProtocolError> {
+        self.run(signer, operation, Mode::Apply)
+    }
+
+    /// Whether [`State::apply`] would accept `operation` now, with the same
+    /// error if not; the state is left exactly as it was (it takes `&mut`
+    /// only because the handlers it runs do). A node answers a transaction
+    /// the state already refuses at once, instead of putting it in a block.
+    pub fn check(&mut self, signer: &AgentId, operation: &Operation) -> Result<(), ProtocolError> {
+        self.run(signer, operation, Mode::Check).map(|_| ())
+    }
+
+    fn run(
+        &mut self,
+        signer: &AgentId,
+        operation: &Operation,
+        mode: Mode,
+    ) -> Result<Receipt, ProtocolError> {
         let op = self.n_ops;
         let (dc, touched) = match operation {
-            Operation::CreateDc(create) => (create.id.clone(), self.create_dc(op, signer, create)?),
+            Operation::CreateDc(create) => {
+                (create.id.clone(), self.create_dc(op, signer, create, mode)?)
+            }
             Operation::AsDc { dc, operation } => {
                 let steward = &self.dc_ref(dc)?.steward;
                 if steward != signer {
@@ -40,11 +80,13 @@ impl State {
                         return Err(ProtocolError::DcJoiningItself);
                     }
                 }
-                self.apply_member_operation(op, &AgentId::of_dc(dc), operation)?
+                self.apply_member_operation(op, &AgentId::of_dc(dc), operation, mode)?
             }
-            _ => self.apply_member_operation(op, signer, operation)?,
+            _ => self.apply_member_operation(op, signer, operation, mode)?,
         };
-        self.n_ops += 1;
+        if !mode.only_checks() {
+            self.n_ops += 1;
+        }
         Ok(Receipt { op, dc, touched })
     }
 
@@ -112,16 +154,17 @@ impl State {
         op: u64,
         agent: &AgentId,
         operation: &Operation,
+        mode: Mode,
     ) -> Result<(DcId, Touched), ProtocolError> {
         let touched = match operation {
-            Operation::Join { dc, referrer } => self.join(op, agent, dc, referrer.as_ref()),
-            Operation::Leave { dc } => self.leave(op, agent, dc),
+            Operation::Join { dc, referrer } => self.join(op, agent, dc, referrer.as_ref(), mode),
+            Operation::Leave { dc } => self.leave(op, agent, dc, mode),
             Operation::Contribute {
                 dc,
                 id,
                 kind,
                 title,
-            } => self.contribute(op, agent, dc, id, kind, title),
+            } => self.contribute(op, agent, dc, id, kind, title, mode),
             Operation::Evaluate {
                 dc,
                 contribution,
@@ -129,15 +172,15 @@ impl State {
             } => {
                 let dc_state = self.dc_mut(dc)?;
                 let evaluator = active_member(dc_state, agent)?;
-                crate::evaluation::evaluate(dc_state, op, evaluator, contribution, *value)
+                crate::evaluation::evaluate(dc_state, op, evaluator, contribution, *value, mode)
             }
-            Operation::Thank { dc, contribution } => self.thank(op, agent, dc, contribution),
+            Operation::Thank { dc, contribution } => self.thank(op, agent, dc, contribution, mode),
             Operation::Transfer {
                 dc,
                 to,
                 amount,
                 asset,
-            } => self.transfer(op, agent, dc, to, *amount, *asset),
+            } => self.transfer(op, agent, dc, to, *amount, *asset, mode),
             Operation::CreateDc(_) | Operation::AsDc { .. } => Err(ProtocolError::NotAllowedForDc),
         }?;
         let dc = match operation {
@@ -158,6 +201,7 @@ impl State {
         op: u64,
         signer: &AgentId,
         create: &CreateDc,
+        mode: Mode,
     ) -> Result<Touched, ProtocolError> {
         if self.dcs.contains_key(&create.id) {
             return Err(ProtocolError::DcExists(create.id.clone()));
@@ -233,6 +277,9 @@ impl State {
                 },
             });
         }
+        if mode.only_checks() {
+            return checked();
+        }
         let n_founders = dc.members.len() as u32;
         for founder in &create.founders {
             self.agents
@@ -250,6 +297,7 @@ impl State {
         agent: &AgentId,
         dc: &DcId,
         referrer: Option<&AgentId>,
+        mode: Mode,
     ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_ref(dc)?;
         if let Some(index) = dc_state.member_index(agent) {
@@ -268,6 +316,9 @@ impl State {
                         .total_reputation
                         .checked_add(member.reputation)
                         .or_overflow()?;
+                    if mode.only_checks() {
+                        return checked();
+                    }
                     let dc_state = self.dc_mut(dc)?;
                     dc_state.total_reputation = total;
                     let member = &mut dc_state.members[index as usize];
@@ -306,6 +357,9 @@ impl State {
             referrer,
             founder: false,
         };
+        if mode.only_checks() {
+            return checked();
+        }
         let dc_state = self.dc_mut(dc)?;
         dc_state.total_reputation = total;
         dc_state.token_supply = supply;
@@ -331,9 +385,18 @@ impl State {
         Ok(Touched::members([index]))
     }
 
-    fn leave(&mut self, op: u64, agent: &AgentId, dc: &DcId) -> Result<Touched, ProtocolError> {
+    fn leave(
+        &mut self,
+        op: u64,
+        agent: &AgentId,
+        dc: &DcId,
+        mode: Mode,
+    ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let index = active_member(dc_state, agent)?;
+        if mode.only_checks() {
+            return checked();
+        }
         let member = &mut dc_state.members[index as usize];
         member.status = MemberStatus::Left;
         member.log.push(LogEntry {
@@ -346,6 +409,7 @@ impl State {
         Ok(Touched::members([index]))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn contribute(
         &mut self,
         op: u64,
@@ -354,6 +418,7 @@ impl State {
         id: &ContributionId,
         kind: &TypeName,
         title: &str,
+        mode: Mode,
     ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let contributor = active_member(dc_state, agent)?;
@@ -397,6 +462,9 @@ impl State {
             });
         }
         let treasury = dc_state.treasury.checked_add(fee).or_overflow()?;
+        if mode.only_checks() {
+            return checked();
+        }
 
         let index = dc_state.contributions.len() as u32;
         dc_state.treasury = treasury;
@@ -434,6 +502,7 @@ impl State {
         agent: &AgentId,
         dc: &DcId,
         contribution: &ContributionId,
+        mode: Mode,
     ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let from = active_member(dc_state, agent)?;
@@ -441,6 +510,9 @@ impl State {
         let record = &mut dc_state.contributions[index as usize];
         if record.contributor == from {
             return Err(ProtocolError::ThankingOneself);
+        }
+        if mode.only_checks() {
+            return checked();
         }
         let contributor = record.contributor;
         record.thanks.push(Thanks { from, op });
@@ -460,6 +532,7 @@ impl State {
         Ok(Touched::members([from, contributor]).with_contribution(index))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn transfer(
         &mut self,
         op: u64,
@@ -468,6 +541,7 @@ impl State {
         to: &AgentId,
         amount: Fixed,
         asset: Asset,
+        mode: Mode,
     ) -> Result<Touched, ProtocolError> {
         if asset == Asset::Reputation {
             return Err(ProtocolError::ReputationNotTransferable);
@@ -506,6 +580,9 @@ impl State {
                 amount
             }
         };
+        if mode.only_checks() {
+            return checked();
+        }
         let receiver = match receiver {
             Some(index) => index,
             None => self.open_account(

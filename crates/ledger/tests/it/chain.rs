@@ -121,3 +121,68 @@ fn blocks_round_trip_through_bytes() {
         assert_eq!(Block::decode(&block.encode()).unwrap(), block);
     }
 }
+
+/// A key with no standing has a small allowance of transactions per hour of
+/// block time: a proposer leaves out what goes beyond it (and that signer's
+/// later nonces), a verifier refuses a block that carries it, and a new
+/// window starts the count again. Membership raises the allowance.
+#[test]
+fn hourly_allowances_bind_proposers_and_verifiers() {
+    use stigmer_protocol::limits::{
+        ALLOWANCE_WINDOW_MS, TXS_PER_HOUR_MEMBER, TXS_PER_HOUR_NEWCOMER,
+    };
+    use stigmer_protocol::Operation;
+
+    let (ann, stranger) = (keypair(1), keypair(9));
+    let mut chain = Chain::new(CHAIN);
+    chain
+        .propose(0, verified(vec![ann.sign(CHAIN, 0, create_dc(&[&ann]))]))
+        .unwrap();
+    assert_eq!(
+        chain.state.hourly_allowance(&stranger.agent()),
+        TXS_PER_HOUR_NEWCOMER
+    );
+    assert!(chain.state.hourly_allowance(&ann.agent()) >= TXS_PER_HOUR_MEMBER);
+    // The stranger leaves a DC it never joined, again and again: each
+    // refused by the protocol, each a transaction all the same.
+    let n = u64::from(TXS_PER_HOUR_NEWCOMER) + 5;
+    let leave = || Operation::Leave {
+        dc: stigmer_protocol::DcId::new("garden").unwrap(),
+    };
+    let txs: Vec<_> = (0..n)
+        .map(|nonce| stranger.sign(CHAIN, nonce, leave()))
+        .collect();
+    let mut verifier = chain.clone();
+    let (block, _) = chain.propose(1_000, verified(txs.clone())).unwrap();
+    assert_eq!(block.txs.len(), TXS_PER_HOUR_NEWCOMER as usize);
+    verifier.apply_block(&block).unwrap();
+    assert_eq!(
+        chain.allowance_left(&stranger.agent(), 2_000),
+        (0, TXS_PER_HOUR_NEWCOMER)
+    );
+    // Nothing more this hour, from the proposer...
+    let rest = verified(txs[TXS_PER_HOUR_NEWCOMER as usize..].to_vec());
+    let (empty, _) = chain.propose(2_000, rest.clone()).unwrap();
+    assert!(empty.txs.is_empty());
+    verifier.apply_block(&empty).unwrap();
+    // ...and a block that carries one more is invalid.
+    let mut forged = chain.clone();
+    let mut cheat = Block {
+        header: empty.header.clone(),
+        txs: vec![txs[TXS_PER_HOUR_NEWCOMER as usize].clone()],
+    };
+    cheat.header.height += 1;
+    cheat.header.parent = empty.hash();
+    cheat.header.tx_root = stigmer_ledger::block::tx_root(&cheat.txs);
+    match forged.apply_block(&cheat) {
+        Err(LedgerError::InvalidBlock { reason, .. }) => {
+            assert!(reason.contains("allowance"), "{reason}")
+        }
+        other => panic!("a block over an allowance must be invalid, got {other:?}"),
+    }
+    // The next hour, the count starts again.
+    let (next_hour, _) = chain.propose(ALLOWANCE_WINDOW_MS, rest).unwrap();
+    assert_eq!(next_hour.txs.len(), 5);
+    verifier.apply_block(&next_hour).unwrap();
+    assert_eq!(verifier.state_root(), chain.state_root());
+}

@@ -42,8 +42,9 @@ use commonware_p2p::simulated::{self, Link, Network};
 use commonware_runtime::deterministic::{self, Context};
 use commonware_runtime::{Clock as _, Handle, Quota, Runner as _, Spawner as _, Supervisor as _};
 use commonware_utils::{NZU32, NZUsize, Probability, ordered::Set};
-use stigmer_ledger::Hash;
 use stigmer_ledger::block::Block as LedgerBlock;
+use stigmer_ledger::{Hash, LedgerError};
+use stigmer_node::NodeError;
 use stigmer_node::api::{Shared, lock};
 use stigmer_node::consensus::{self, BlockCfg, Channels, FinalizedHook, Scheme, Timing, channels};
 use stigmer_node::demo::{DEMO_DC, DEMO_MEMBERS, member_key};
@@ -631,9 +632,14 @@ impl Cluster {
         let mut ledger = lock(&running.ledger);
         let nonce = ledger.next_nonce(&key.agent());
         let tx = key.sign(CHAIN, nonce, operation);
-        let hash = ledger
-            .submit(tx.verified().expect("signed here"))
-            .unwrap_or_else(|e| panic!("validator {home} refused a transaction: {e}"));
+        let hash = match ledger.submit(tx.verified().expect("signed here")) {
+            Ok(hash) => hash,
+            // The state already refuses it (an evaluation of a contribution
+            // not on the ledger yet, or of the member's own): answered at
+            // once, never in a block, its nonce still free.
+            Err(NodeError::Ledger(LedgerError::Protocol(_))) => return,
+            Err(e) => panic!("validator {home} refused a transaction: {e}"),
+        };
         let slot = load.submitted.entry((member, nonce)).or_default();
         slot.hashes.push(hash);
         slot.n_crashes_before = self.world.n_crashes;

@@ -387,7 +387,16 @@ fn run(genesis: &Genesis, actions: &[Action]) -> State {
     for action in actions {
         let (signer, operation) = operation(action);
         let before = state.clone();
-        match state.apply(&signer, &operation) {
+        // A check says what applying would say, and changes nothing.
+        let checked = state.check(&signer, &operation);
+        assert_eq!(state, before, "a check changed the state");
+        let applied = state.apply(&signer, &operation);
+        assert_eq!(
+            checked.as_ref().err(),
+            applied.as_ref().err(),
+            "check and apply disagree on {operation:?}"
+        );
+        match applied {
             Err(error) => {
                 assert_eq!(state, before, "refused ({error}) but changed the state");
                 assert!(!error.to_string().is_empty());
