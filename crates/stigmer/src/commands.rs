@@ -195,7 +195,14 @@ pub struct InitArgs {
 fn agent_of(name_or_id: &str) -> anyhow::Result<String> {
     match crate::keys::load(name_or_id) {
         Ok(key) => Ok(key.agent().to_string()),
-        Err(_) if name_or_id.len() == 64 => Ok(name_or_id.to_string()),
+        // An account as a transaction names it: a key in lower-case hex, or
+        // a DC's account `dc:<id>`; anything else would be an account
+        // nobody holds the key of.
+        Err(_) if name_or_id.len() == 64 || name_or_id.starts_with("dc:") => {
+            stigmer_ledger::codec::parse_account(name_or_id)
+                .map(|account| account.to_string())
+                .map_err(|reason| anyhow::anyhow!("{reason}"))
+        }
         Err(error) => Err(error),
     }
 }
@@ -702,7 +709,8 @@ pub fn transfer(args: TransferArgs) -> anyhow::Result<Outcome> {
         &args.sign,
         Operation::Transfer {
             dc: args.dc.parse()?,
-            to: agent_of(&args.to)?.parse()?,
+            to: stigmer_ledger::codec::parse_account(&agent_of(&args.to)?)
+                .map_err(|reason| anyhow::anyhow!("{reason}"))?,
             amount: args.amount.parse()?,
             asset: if args.reputation {
                 Asset::Reputation

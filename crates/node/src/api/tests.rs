@@ -311,7 +311,19 @@ impl Fixture {
                 }],
             },
         );
-        // Refused: there is no such contribution.
+        // Refused in the block: there is no such contribution. (The head
+        // refuses such a transaction at once when it is next in line for
+        // its signer; behind a pending one, it can only be judged in its
+        // block.)
+        fixture.sign(
+            &member_key(9),
+            OperationJson::Transfer {
+                dc: festival(),
+                to: agent(10),
+                amount: Decimal(stigmer_protocol::Fixed::from_int(1)),
+                asset: AssetJson::Tokens,
+            },
+        );
         fixture.refused = fixture.sign(&member_key(9), evaluate("nothing", 3));
         fixture.finalize(GENESIS_MS + 1_000);
         // Most of the festival values the stage: rewards are issued.
@@ -658,6 +670,71 @@ async fn every_answer_validates_against_its_schema() {
     .await;
     post(json!({ "encoded": "zz" }), 400).await;
     post(json!({ "nonsense": true }), 400).await;
+    // What the state already refuses is answered at once, with its reason,
+    // and never pending: here an evaluation of a contribution that does not
+    // exist, next in line for its signer.
+    let hopeless = fixture.signed(
+        &member_key(12),
+        OperationJson::Evaluate {
+            dc: "festival".to_string(),
+            contribution: "no-such-work".to_string(),
+            value: Decimal(stigmer_protocol::Fixed::from_int(3)),
+        },
+    );
+    let answer = post(
+        serde_json::to_value(crate::json::TransactionJson::from_signed(&hopeless)).unwrap(),
+        409,
+    )
+    .await;
+    assert!(
+        answer["error"].as_str().unwrap().contains("no-such-work"),
+        "{answer}"
+    );
+    assert!(
+        !super::lock(&fixture.ledger)
+            .mempool()
+            .contains(&hopeless.hash())
+    );
+    // A title beyond the codec's limit, in JSON: refused by name.
+    let long_title = member_key(13).sign(
+        CHAIN,
+        0,
+        OperationJson::Contribute {
+            dc: "festival".to_string(),
+            id: "long".to_string(),
+            contribution_type: "sound".to_string(),
+            title: "t".repeat(201),
+        }
+        .to_operation()
+        .unwrap(),
+    );
+    let answer = post(
+        serde_json::to_value(crate::json::TransactionJson::from_signed(&long_title)).unwrap(),
+        400,
+    )
+    .await;
+    assert!(
+        answer["error"].as_str().unwrap().contains("title"),
+        "{answer}"
+    );
+    // A key with no standing: its allowance for the hour, counting what it
+    // has pending, then 429.
+    let stranger = Keypair::from_seed([0x5a; 32]);
+    let allowance = u64::from(stigmer_protocol::limits::TXS_PER_HOUR_NEWCOMER);
+    for nonce in 0..=allowance {
+        let tx = stranger.sign(
+            CHAIN,
+            nonce,
+            OperationJson::Join {
+                dc: "festival".to_string(),
+                referrer: None,
+            }
+            .to_operation()
+            .unwrap(),
+        );
+        let body = serde_json::to_value(crate::json::TransactionJson::from_signed(&tx)).unwrap();
+        post(body, if nonce < allowance { 202 } else { 429 }).await;
+    }
 
     let festival = "festival";
     let one = member_key(1).agent().to_string();
