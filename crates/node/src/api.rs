@@ -38,6 +38,8 @@ use crate::ledger::NodeLedger;
 pub mod doc;
 pub mod sync;
 #[cfg(test)]
+mod flood_tests;
+#[cfg(test)]
 mod tests;
 
 use doc::{AgentIdText, HashHex, Hex, SignedDecimal};
@@ -105,8 +107,13 @@ impl From<NodeError> for ApiError {
         use stigmer_ledger::LedgerError as L;
         let status = match &error {
             // Full is temporary: the client should try again shortly.
-            NodeError::Mempool(crate::mempool::MempoolError::Full) => {
-                StatusCode::SERVICE_UNAVAILABLE
+            NodeError::Mempool(
+                crate::mempool::MempoolError::Full { .. }
+                | crate::mempool::MempoolError::FullBytes { .. },
+            ) => StatusCode::SERVICE_UNAVAILABLE,
+            // The signer's own backlog: it should wait for some to finalize.
+            NodeError::Mempool(crate::mempool::MempoolError::SignerFull { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
             }
             NodeError::Ledger(L::NonceReused { .. }) | NodeError::Mempool(_) => {
                 StatusCode::CONFLICT
@@ -167,6 +174,13 @@ pub fn lock(ledger: &Shared) -> MutexGuard<'_, NodeLedger> {
     ledger
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The node's time, milliseconds since the Unix epoch, as the pool takes it.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 fn storage_error(error: impl std::fmt::Display) -> ApiError {
@@ -269,7 +283,8 @@ enum Submission {
         (status = 202, description = "Accepted into the pool, not finalized yet", body = PendingTransaction),
         (status = 400, description = "Malformed, badly signed, or for another chain", body = ErrorBody),
         (status = 409, description = "The nonce is used already, or the pool refused it", body = ErrorBody),
-        (status = 503, description = "The pool is full: try again shortly", body = ErrorBody),
+        (status = 429, description = "The signer has the most transactions pending a signer may: wait until some are finalized", body = ErrorBody),
+        (status = 503, description = "The pool is full of transactions of higher priority: try again shortly", body = ErrorBody),
     )
 )]
 async fn submit(
@@ -290,7 +305,7 @@ async fn submit(
     let upstreams = lock(&ledger).upstreams().to_vec();
     let (hash, mut heights) = if upstreams.is_empty() {
         let mut ledger = lock(&ledger);
-        let hash = ledger.submit(tx)?;
+        let hash = ledger.submit(tx, now_ms())?;
         (hash, ledger.watch_height())
     } else {
         // A full node: check what it can, then hand it to a validator.
@@ -300,7 +315,7 @@ async fn submit(
         let hash = tx.hash();
         // Shown as pending here until it comes back finalized; a refusal
         // only means this node already knew it.
-        let _ = ledger.accept(tx);
+        let _ = ledger.accept(tx, now_ms());
         (hash, ledger.watch_height())
     };
     if query.wait {

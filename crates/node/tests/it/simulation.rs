@@ -41,7 +41,7 @@ use commonware_cryptography::{Sha256, Signer as _};
 use commonware_p2p::simulated::{self, Link, Network};
 use commonware_runtime::deterministic::{self, Context};
 use commonware_runtime::{Clock as _, Handle, Quota, Runner as _, Spawner as _, Supervisor as _};
-use commonware_utils::{NZU32, NZUsize, Probability, ordered::Set};
+use commonware_utils::{NZU32, NZUsize, Probability, SystemTimeExt as _, ordered::Set};
 use stigmer_ledger::Hash;
 use stigmer_ledger::block::Block as LedgerBlock;
 use stigmer_node::api::{Shared, lock};
@@ -632,7 +632,10 @@ impl Cluster {
         let nonce = ledger.next_nonce(&key.agent());
         let tx = key.sign(CHAIN, nonce, operation);
         let hash = ledger
-            .submit(tx.verified().expect("signed here"))
+            .submit(
+                tx.verified().expect("signed here"),
+                self.context.current().epoch_millis(),
+            )
             .unwrap_or_else(|e| panic!("validator {home} refused a transaction: {e}"));
         let slot = load.submitted.entry((member, nonce)).or_default();
         slot.hashes.push(hash);
