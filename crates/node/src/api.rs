@@ -36,9 +36,9 @@ use crate::json::{Decimal, ParamsJson, TransactionJson, TypeJson};
 use crate::ledger::NodeLedger;
 
 pub mod doc;
-pub mod sync;
 #[cfg(test)]
 mod flood_tests;
+pub mod sync;
 #[cfg(test)]
 mod tests;
 

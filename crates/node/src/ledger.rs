@@ -291,9 +291,10 @@ impl NodeLedger {
             self.head = self.finalized.clone();
         }
         let finalized = &self.finalized;
-        self.mempool.prune(block.txs.iter().map(|tx| tx.signer()), |agent| {
-            finalized.next_nonce(agent)
-        });
+        self.mempool
+            .prune(block.txs.iter().map(|tx| tx.signer()), |agent| {
+                finalized.next_nonce(agent)
+            });
         let height = self.finalized.height;
         self.height_sender.send_replace(height);
         tracing::info!(height, n_txs = block.txs.len(), "block finalized");

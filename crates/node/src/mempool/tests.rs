@@ -101,12 +101,7 @@ fn bounded_by_bytes_whatever_the_count() {
             .unwrap();
     }
     let refused = pool.insert(sized_tx(&key(3), 0, 190), 0, Standing::NONE, T0);
-    assert_eq!(
-        refused,
-        Err(MempoolError::FullBytes {
-            max: 3 * one + 10
-        })
-    );
+    assert_eq!(refused, Err(MempoolError::FullBytes { max: 3 * one + 10 }));
     assert_eq!(pool.n_bytes(), 3 * one);
     // However small: 10 bytes are left, and nothing may go for a newcomer.
     assert!(matches!(
@@ -224,7 +219,8 @@ fn eviction_takes_the_newest_of_the_least_standing_with_most_pending() {
     let mut pool = Mempool::with_limits(limits(8, u64::MAX, 100));
     let (heavy, light, low, high) = (key(0), key(1), key(2), key(3));
     for nonce in 0..4 {
-        pool.insert(tx(&heavy, nonce), 0, Standing::NONE, T0).unwrap();
+        pool.insert(tx(&heavy, nonce), 0, Standing::NONE, T0)
+            .unwrap();
     }
     pool.insert(tx(&light, 0), 0, Standing::NONE, T0).unwrap();
     pool.insert(tx(&low, 0), 0, member(1), T0).unwrap();
@@ -239,9 +235,11 @@ fn eviction_takes_the_newest_of_the_least_standing_with_most_pending() {
     // A newcomer with nothing pending may take from a newcomer holding
     // more than it will, never from a member.
     let newcomer = key(5);
-    pool.insert(tx(&newcomer, 0), 0, Standing::NONE, T0).unwrap();
+    pool.insert(tx(&newcomer, 0), 0, Standing::NONE, T0)
+        .unwrap();
     assert_eq!(pending(&pool, &heavy), [0, 1]);
-    pool.insert(tx(&newcomer, 1), 0, Standing::NONE, T0).unwrap_err();
+    pool.insert(tx(&newcomer, 1), 0, Standing::NONE, T0)
+        .unwrap_err();
     assert_eq!(pending(&pool, &heavy), [0, 1]);
     // A bigger transaction from a member takes as many as it needs, newest
     // first: heavy's, then light's and newcomer's.
@@ -384,10 +382,7 @@ fn selection_takes_members_first_and_newcomers_in_turn() {
     pool.insert(tx(&key(9), 0), 0, member(2), T0 + 1).unwrap();
     let nonces = Nonces::default();
     let first = pool.select(|a| nonces.of(a), 2, u64::MAX);
-    assert_eq!(
-        selected(&first),
-        [(key(9).agent(), 0), (key(0).agent(), 0)]
-    );
+    assert_eq!(selected(&first), [(key(9).agent(), 0), (key(0).agent(), 0)]);
     // Key 0 has one finalized and more to come: it waits behind the others.
     pool.insert(tx(&key(0), 1), 0, Standing::NONE, T0).unwrap();
     let mut nonces = Nonces::default();
@@ -410,18 +405,20 @@ fn check_invariants(pool: &Mempool) {
     for (agent, signer) in &pool.signers {
         assert!(!signer.txs.is_empty(), "an empty signer is forgotten");
         assert!(signer.pending() <= limits.signer_txs_max);
-        assert!(
-            pool.victims
-                .contains(&(signer.standing, Reverse(signer.pending()), agent.clone()))
-        );
+        assert!(pool.victims.contains(&(
+            signer.standing,
+            Reverse(signer.pending()),
+            agent.clone()
+        )));
         let first = *signer.txs.keys().next().unwrap();
         assert_eq!(signer.is_due, first <= signer.next_nonce);
         if signer.is_due {
             n_due += 1;
-            assert!(
-                pool.due
-                    .contains(&(Reverse(signer.standing), signer.due_since, agent.clone()))
-            );
+            assert!(pool.due.contains(&(
+                Reverse(signer.standing),
+                signer.due_since,
+                agent.clone()
+            )));
         }
         for (&nonce, entry) in &signer.txs {
             let hash = entry.tx.hash();
