@@ -36,6 +36,8 @@ use crate::json::{Decimal, ParamsJson, TransactionJson, TypeJson};
 use crate::ledger::NodeLedger;
 
 pub mod doc;
+#[cfg(test)]
+mod flood_tests;
 pub mod sync;
 #[cfg(test)]
 mod tests;
@@ -105,8 +107,13 @@ impl From<NodeError> for ApiError {
         use stigmer_ledger::LedgerError as L;
         let status = match &error {
             // Full is temporary: the client should try again shortly.
-            NodeError::Mempool(crate::mempool::MempoolError::Full) => {
-                StatusCode::SERVICE_UNAVAILABLE
+            NodeError::Mempool(
+                crate::mempool::MempoolError::Full { .. }
+                | crate::mempool::MempoolError::FullBytes { .. },
+            ) => StatusCode::SERVICE_UNAVAILABLE,
+            // The signer's own backlog: it should wait for some to finalize.
+            NodeError::Mempool(crate::mempool::MempoolError::SignerFull { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
             }
             NodeError::Ledger(L::NonceReused { .. })
             | NodeError::Ledger(L::Protocol(_))
@@ -169,6 +176,13 @@ pub fn lock(ledger: &Shared) -> MutexGuard<'_, NodeLedger> {
     ledger
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The node's time, milliseconds since the Unix epoch, as the pool takes it.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 fn storage_error(error: impl std::fmt::Display) -> ApiError {
@@ -271,8 +285,8 @@ enum Submission {
         (status = 202, description = "Accepted into the pool, not finalized yet", body = PendingTransaction),
         (status = 400, description = "Malformed, badly signed, or for another chain", body = ErrorBody),
         (status = 409, description = "The nonce is used already, the current state refuses the operation (it would be refused in a block), or the pool refused it", body = ErrorBody),
-        (status = 429, description = "The signer's allowance of transactions for this hour is used up", body = ErrorBody),
-        (status = 503, description = "The pool is full: try again shortly", body = ErrorBody),
+        (status = 429, description = "The signer's allowance of transactions for this hour is used up, or it has the most transactions pending a signer may: wait", body = ErrorBody),
+        (status = 503, description = "The pool is full of transactions of higher priority: try again shortly", body = ErrorBody),
     )
 )]
 async fn submit(
@@ -293,7 +307,7 @@ async fn submit(
     let upstreams = lock(&ledger).upstreams().to_vec();
     let (hash, mut heights) = if upstreams.is_empty() {
         let mut ledger = lock(&ledger);
-        let hash = ledger.submit(tx)?;
+        let hash = ledger.submit(tx, now_ms())?;
         (hash, ledger.watch_height())
     } else {
         // A full node: check what it can, then hand it to a validator.
@@ -303,7 +317,7 @@ async fn submit(
         let hash = tx.hash();
         // Shown as pending here until it comes back finalized; a refusal
         // only means this node already knew it.
-        let _ = ledger.accept(tx);
+        let _ = ledger.accept(tx, now_ms());
         (hash, ledger.watch_height())
     };
     if query.wait {

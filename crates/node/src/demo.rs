@@ -166,7 +166,7 @@ pub async fn activity(ledger: Shared) {
             let submitted = tx
                 .verified()
                 .map_err(crate::NodeError::from)
-                .and_then(|tx| ledger.submit(tx));
+                .and_then(|tx| ledger.submit(tx, crate::api::now_ms()));
             if submitted.is_ok() {
                 next_nonce.insert(member, nonce + 1);
                 n_actions += 1;

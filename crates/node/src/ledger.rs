@@ -9,9 +9,10 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::Arc;
 
 use futures::channel::mpsc::UnboundedSender;
-use stigmer_ledger::block::{BLOCK_TXS_MAX, Block};
+use stigmer_ledger::block::{BLOCK_TXS_BYTES_MAX, BLOCK_TXS_MAX, Block};
 use stigmer_ledger::chain::{Applied, Chain};
 use stigmer_ledger::store::Store;
 use stigmer_ledger::tx::VerifiedTransaction;
@@ -20,12 +21,18 @@ use tokio::sync::watch;
 
 use crate::NodeError;
 use crate::genesis::Genesis;
-use crate::mempool::Mempool;
+use crate::mempool::{Mempool, Standing};
 
 /// Most transactions a proposal carries. Bounded well below the block limit
 /// so that a block is applied in a fraction of a view.
 pub const PROPOSAL_TXS_MAX: u32 = 2_000;
 const _: () = assert!(PROPOSAL_TXS_MAX <= BLOCK_TXS_MAX);
+/// Most canonical bytes of transactions a proposal carries: about half what
+/// a block may hold (with each transaction's length prefix), so that a
+/// proposal travels and is checked quickly.
+pub const PROPOSAL_BYTES_MAX: u64 = 2 * 1024 * 1024;
+const _: () =
+    assert!(PROPOSAL_BYTES_MAX as usize + 4 * PROPOSAL_TXS_MAX as usize <= BLOCK_TXS_BYTES_MAX);
 
 pub struct NodeLedger {
     genesis: Genesis,
@@ -39,7 +46,7 @@ pub struct NodeLedger {
     height_sender: watch::Sender<u64>,
     /// Where transactions submitted here are announced to the other
     /// validators (consensus's gossip task reads it).
-    gossip: Option<UnboundedSender<Vec<u8>>>,
+    gossip: Option<UnboundedSender<Arc<[u8]>>>,
     /// On a full node: the validators' APIs that submissions go to.
     upstreams: Vec<String>,
 }
@@ -97,13 +104,14 @@ impl NodeLedger {
         self.height_sender.subscribe()
     }
 
-    /// Accepts a transaction into the pool after checking its chain id and
-    /// nonce, and announces it to the other validators. Returns its hash.
-    /// The signature is checked before, outside the lock on the ledger, so
-    /// that submissions verify in parallel.
-    pub fn submit(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {
-        let encoded = self.gossip.as_ref().map(|_| tx.encoded().to_vec());
-        let hash = self.accept(tx)?;
+    /// Accepts a transaction into the pool at `now_ms` (the node's time)
+    /// after checking its chain id and nonce, and announces it to the other
+    /// validators. Returns its hash. The signature is checked before,
+    /// outside the lock on the ledger, so that submissions verify in
+    /// parallel.
+    pub fn submit(&mut self, tx: VerifiedTransaction, now_ms: u64) -> Result<Hash, NodeError> {
+        let encoded = self.gossip.as_ref().map(|_| tx.encoded_shared());
+        let hash = self.accept(tx, now_ms)?;
         if let (Some(gossip), Some(encoded)) = (&self.gossip, encoded) {
             // The receiver lives as long as consensus; if it is gone the
             // node is stopping and the pool no longer matters.
@@ -126,8 +134,9 @@ impl NodeLedger {
     /// transactions of its signer can only be checked once they are
     /// applied), and every transaction against its signer's hourly
     /// allowance, counting those already pending.
-    pub fn accept(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {
+    pub fn accept(&mut self, tx: VerifiedTransaction, now_ms: u64) -> Result<Hash, NodeError> {
         self.head.check_verified(&tx)?;
+        self.expire_pending(now_ms);
         let signer = tx.signer();
         let next = self.head.next_nonce(&signer);
         if tx.transaction.nonce == next {
@@ -136,22 +145,57 @@ impl NodeLedger {
                 .check(&signer, &tx.transaction.operation)
                 .map_err(LedgerError::Protocol)?;
         }
-        let (left, allowance) = self
-            .head
-            .allowance_left(&signer, self.head.tip_timestamp_ms);
+        let time_ms = now_ms.max(self.head.tip_timestamp_ms);
+        let (left, allowance) = self.head.allowance_left(&signer, time_ms);
         if !self.mempool.contains(&tx.hash()) && self.mempool.pending_of(&signer) >= left {
             let window = stigmer_protocol::limits::ALLOWANCE_WINDOW_MS;
             return Err(LedgerError::AllowanceExceeded {
                 allowance,
-                window_ends_ms: (self.head.tip_timestamp_ms / window + 1).saturating_mul(window),
+                window_ends_ms: (time_ms / window + 1).saturating_mul(window),
             }
             .into());
         }
-        Ok(self.mempool.insert(tx, next)?)
+        let standing = Standing::of(&self.head.state, &signer);
+        Ok(self.mempool.insert(tx, next, standing, now_ms)?)
+    }
+
+    /// Drops the pool's transactions expired at `now_ms`. Costs what it
+    /// drops.
+    pub fn expire_pending(&mut self, now_ms: u64) {
+        let finalized = &self.finalized;
+        let dropped = self
+            .mempool
+            .expire(now_ms, |agent| finalized.next_nonce(agent));
+        if dropped > 0 {
+            tracing::debug!(dropped, "expired pending transactions");
+        }
+    }
+
+    /// Drops expired transactions, then hands back the canonical bytes of
+    /// those due to be announced again at `now_ms` (last announced
+    /// `interval_ms` ago or more), at most `max_txs` and `max_bytes`: the
+    /// caller sends them after releasing the lock.
+    pub fn due_for_announcement(
+        &mut self,
+        now_ms: u64,
+        interval_ms: u64,
+        max_txs: usize,
+        max_bytes: u64,
+    ) -> Vec<Arc<[u8]>> {
+        self.expire_pending(now_ms);
+        self.mempool
+            .due_for_announcement(now_ms, interval_ms, max_txs, max_bytes)
+    }
+
+    /// Replaces the (empty) pool with one of smaller limits, for tests.
+    #[cfg(test)]
+    pub(crate) fn set_pool_limits(&mut self, limits: crate::mempool::PoolLimits) {
+        assert!(self.mempool.is_empty());
+        self.mempool = Mempool::with_limits(limits);
     }
 
     /// Announce what is submitted here on `gossip`.
-    pub fn set_gossip(&mut self, gossip: UnboundedSender<Vec<u8>>) {
+    pub fn set_gossip(&mut self, gossip: UnboundedSender<Arc<[u8]>>) {
         self.gossip = Some(gossip);
     }
 
@@ -170,7 +214,12 @@ impl NodeLedger {
     /// transactions, at `timestamp_ms` (raised to the parent's if earlier).
     pub fn propose(&mut self, parent: Hash, timestamp_ms: u64) -> Result<Block, NodeError> {
         self.rewind_head_to(parent)?;
-        let txs = self.mempool.select(&self.head, PROPOSAL_TXS_MAX);
+        let head = &self.head;
+        let txs = self.mempool.select(
+            |agent| head.next_nonce(agent),
+            PROPOSAL_TXS_MAX,
+            PROPOSAL_BYTES_MAX,
+        );
         let (block, _) = self.head.propose(timestamp_ms, txs)?;
         self.pending.push_back(block.clone());
         Ok(block)
@@ -264,7 +313,11 @@ impl NodeLedger {
             self.pending.clear();
             self.head = self.finalized.clone();
         }
-        self.mempool.prune(&self.finalized);
+        let finalized = &self.finalized;
+        self.mempool
+            .prune(block.txs.iter().map(|tx| tx.signer()), |agent| {
+                finalized.next_nonce(agent)
+            });
         let height = self.finalized.height;
         self.height_sender.send_replace(height);
         tracing::info!(height, n_txs = block.txs.len(), "block finalized");

@@ -23,7 +23,7 @@ use crate::demo::member_key;
 use crate::json::{AssetJson, Decimal, FounderJson, OperationJson, ParamsJson, TypeJson};
 use crate::ledger::NodeLedger;
 
-const CHAIN: &str = "api-test";
+pub(super) const CHAIN: &str = "api-test";
 const GENESIS_MS: u64 = 1_700_000_000_000;
 
 /// A directory removed when dropped.
@@ -234,9 +234,9 @@ impl Schemas {
 /// A small ledger: the demo's festival and a second DC, three blocks with
 /// every kind of operation (one refused), rewards, a superseded
 /// evaluation.
-struct Fixture {
+pub(super) struct Fixture {
     _scratch: Scratch,
-    ledger: Shared,
+    pub(super) ledger: Shared,
     nonces: BTreeMap<String, u64>,
     /// A transaction applied in block 1.
     applied: Hash,
@@ -250,7 +250,7 @@ fn newcomer() -> Keypair {
 }
 
 impl Fixture {
-    fn new() -> Fixture {
+    pub(super) fn new() -> Fixture {
         let scratch = Scratch::new("fixture");
         let genesis = crate::demo::genesis(CHAIN, vec!["00".repeat(32)], GENESIS_MS);
         let ledger = NodeLedger::open(&scratch.0, genesis).unwrap();
@@ -359,7 +359,7 @@ impl Fixture {
     fn sign(&mut self, key: &Keypair, operation: OperationJson) -> Hash {
         let tx = self.signed(key, operation);
         super::lock(&self.ledger)
-            .submit(tx.verified().unwrap())
+            .submit(tx.verified().unwrap(), GENESIS_MS)
             .unwrap()
     }
 
@@ -382,12 +382,12 @@ impl Fixture {
         ledger.finalize(&block, &[]).unwrap();
     }
 
-    fn router(&self) -> Router {
+    pub(super) fn router(&self) -> Router {
         super::router(self.ledger.clone())
     }
 }
 
-async fn call(
+pub(super) async fn call(
     router: &Router,
     method: Method,
     uri: &str,

@@ -12,20 +12,26 @@
 //!
 //! Messages get lost (a partition, a peer restarting), so a transaction
 //! still pending after a whole [`REANNOUNCE_INTERVAL`] is announced again.
+//! The pool keeps when each was last announced in order, so picking those
+//! due costs what is picked, not the size of the pool; under the ledger
+//! lock nothing is encoded, hashed or walked, only shared bytes handed
+//! back, and they are sent after the lock is released. Each round is
+//! bounded in count and bytes. The same periodic visit drops the pool's
+//! expired transactions.
 //! Pools are not kept across a restart: a transaction accepted by a
 //! validator that crashes before any announcement got through is lost, and
 //! its sender sees it never finalize.
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Handle, Spawner};
+use commonware_utils::SystemTimeExt as _;
 use futures::StreamExt as _;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
-use stigmer_ledger::Hash;
-use stigmer_ledger::tx::SignedTransaction;
+use stigmer_ledger::tx::{SignedTransaction, TX_BYTES_MAX};
 use tracing::debug;
 
 use crate::api::{Shared, lock};
@@ -38,12 +44,16 @@ const BATCH_BYTES_MAX: usize = 512 * 1024;
 pub const REANNOUNCE_INTERVAL: Duration = Duration::from_secs(2);
 /// Most transactions announced again per interval.
 const REANNOUNCE_MAX: usize = 2_000;
+/// Most bytes of transactions announced again per interval.
+const REANNOUNCE_BYTES_MAX: u64 = 2 * 1024 * 1024;
+const _: () = assert!(REANNOUNCE_BYTES_MAX >= TX_BYTES_MAX as u64);
 
 /// Encodes transactions as a batch: each is a 4-byte little-endian length
 /// and its bytes.
-pub fn encode_batch(txs: &[Vec<u8>]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(txs.iter().map(|tx| tx.len() + 4).sum());
+pub fn encode_batch<T: AsRef<[u8]>>(txs: &[T]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(txs.iter().map(|tx| tx.as_ref().len() + 4).sum());
     for tx in txs {
+        let tx = tx.as_ref();
         bytes.extend_from_slice(&(tx.len() as u32).to_le_bytes());
         bytes.extend_from_slice(tx);
     }
@@ -69,8 +79,8 @@ pub fn decode_batch(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
 pub(crate) fn start<E, S, R>(
     context: E,
     ledger: Shared,
-    announce: UnboundedSender<Vec<u8>>,
-    mut outgoing: UnboundedReceiver<Vec<u8>>,
+    announce: UnboundedSender<Arc<[u8]>>,
+    mut outgoing: UnboundedReceiver<Arc<[u8]>>,
     (mut sender, mut receiver): (S, R),
 ) -> Vec<Handle<()>>
 where
@@ -103,23 +113,15 @@ where
     let reannounce = {
         let ledger = ledger.clone();
         context.child("reannounce").spawn(move |clock| async move {
-            let mut previous: BTreeSet<Hash> = BTreeSet::new();
             loop {
                 clock.sleep(REANNOUNCE_INTERVAL).await;
-                let mut again = Vec::new();
-                let current: BTreeSet<Hash> = {
-                    let ledger = lock(&ledger);
-                    ledger
-                        .mempool()
-                        .transactions()
-                        .map(|(hash, tx)| {
-                            if previous.contains(&hash) && again.len() < REANNOUNCE_MAX {
-                                again.push(tx.encoded().to_vec());
-                            }
-                            hash
-                        })
-                        .collect()
-                };
+                let now_ms = clock.current().epoch_millis();
+                let again = lock(&ledger).due_for_announcement(
+                    now_ms,
+                    REANNOUNCE_INTERVAL.as_millis() as u64,
+                    REANNOUNCE_MAX,
+                    REANNOUNCE_BYTES_MAX,
+                );
                 if !again.is_empty() {
                     debug!(
                         n_txs = again.len(),
@@ -131,11 +133,10 @@ where
                         return;
                     }
                 }
-                previous = current;
             }
         })
     };
-    let listen = context.child("listen").spawn(move |_| async move {
+    let listen = context.child("listen").spawn(move |clock| async move {
         while let Ok((peer, message)) = receiver.recv().await {
             let Some(txs) = decode_batch(message.as_ref()) else {
                 debug!(?peer, "malformed transaction batch");
@@ -157,10 +158,12 @@ where
                 .into_iter()
                 .filter_map(|tx| tx.verified().ok())
                 .collect();
+            let now_ms = clock.current().epoch_millis();
             let mut ledger = lock(&ledger);
             for tx in verified {
-                // Refusals are expected: the pool may hold it already.
-                let _ = ledger.accept(tx);
+                // Refusals are expected: the pool may hold it already, or
+                // be full of transactions of higher priority.
+                let _ = ledger.accept(tx, now_ms);
             }
         }
     });

@@ -41,7 +41,7 @@ use commonware_cryptography::{Sha256, Signer as _};
 use commonware_p2p::simulated::{self, Link, Network};
 use commonware_runtime::deterministic::{self, Context};
 use commonware_runtime::{Clock as _, Handle, Quota, Runner as _, Spawner as _, Supervisor as _};
-use commonware_utils::{NZU32, NZUsize, Probability, ordered::Set};
+use commonware_utils::{NZU32, NZUsize, Probability, SystemTimeExt as _, ordered::Set};
 use stigmer_ledger::block::Block as LedgerBlock;
 use stigmer_ledger::{Hash, LedgerError};
 use stigmer_node::NodeError;
@@ -632,7 +632,8 @@ impl Cluster {
         let mut ledger = lock(&running.ledger);
         let nonce = ledger.next_nonce(&key.agent());
         let tx = key.sign(CHAIN, nonce, operation);
-        let hash = match ledger.submit(tx.verified().expect("signed here")) {
+        let now_ms = self.context.current().epoch_millis();
+        let hash = match ledger.submit(tx.verified().expect("signed here"), now_ms) {
             Ok(hash) => hash,
             // The state already refuses it (an evaluation of a contribution
             // not on the ledger yet, or of the member's own): answered at
@@ -1158,10 +1159,11 @@ fn hostile_clients() {
                 n_hostile += 1;
                 let tx = tx.verified().expect("canonical");
                 large_bytes += tx.encoded().len();
+                let now_ms = cluster.context.current().epoch_millis();
                 for index in cluster.up() {
                     let running = cluster.running[index].as_ref().expect("up");
                     lock(&running.ledger)
-                        .submit(tx.clone())
+                        .submit(tx.clone(), now_ms)
                         .unwrap_or_else(|e| panic!("validator {index} refused: {e}"));
                 }
             }
