@@ -426,6 +426,8 @@ fn parse_submission(bytes: &[u8]) -> Result<Submission, String> {
     let Json(tx) = Json::<TransactionJson>::from_bytes(bytes).map_err(|rejection| {
         format!("not a transaction (its JSON form, or {{\"encoded\": HEX}}): {}", cause(rejection))
     })?;
+    // Its numbers were read as doubles: refuse any that was rounded.
+    crate::json::check_exact_numbers(bytes)?;
     Ok(Submission::Json(Box::new(tx)))
 }
 
