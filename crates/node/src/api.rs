@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Extension, FromRequest, FromRequestParts, Path, Query, State};
+use axum::extract::{
+    DefaultBodyLimit, Extension, FromRequest, FromRequestParts, Path, Query, State,
+};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -373,7 +375,9 @@ impl<S: Send + Sync> FromRequest<S> for SubmissionBody {
         let bytes = bytes::Bytes::from_request(request, state)
             .await
             .map_err(ApiError::rejected)?;
-        parse_submission(&bytes).map(SubmissionBody).map_err(bad_request)
+        parse_submission(&bytes)
+            .map(SubmissionBody)
+            .map_err(bad_request)
     }
 }
 
@@ -418,13 +422,17 @@ fn parse_submission(bytes: &[u8]) -> Result<Submission, String> {
         }
         text
     }
-    let has_encoded = serde_json::from_slice::<Probe>(bytes).is_ok_and(|probe| probe.encoded.is_some());
+    let has_encoded =
+        serde_json::from_slice::<Probe>(bytes).is_ok_and(|probe| probe.encoded.is_some());
     if has_encoded {
         let Json(Encoded { encoded }) = Json::from_bytes(bytes).map_err(cause)?;
         return Ok(Submission::Encoded { encoded });
     }
     let Json(tx) = Json::<TransactionJson>::from_bytes(bytes).map_err(|rejection| {
-        format!("not a transaction (its JSON form, or {{\"encoded\": HEX}}): {}", cause(rejection))
+        format!(
+            "not a transaction (its JSON form, or {{\"encoded\": HEX}}): {}",
+            cause(rejection)
+        )
     })?;
     // Its numbers were read as doubles: refuse any that was rounded.
     crate::json::check_exact_numbers(bytes)?;

@@ -99,10 +99,9 @@ pub fn check_exact_numbers(text: &[u8]) -> Result<(), String> {
         }
         if byte == b'-' || byte.is_ascii_digit() {
             let start = at;
-            while text
-                .get(at)
-                .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
-            {
+            while text.get(at).is_some_and(|b| {
+                b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
+            }) {
                 at += 1;
             }
             let literal = std::str::from_utf8(&text[start..at]).unwrap_or_default();
@@ -592,10 +591,19 @@ mod tests {
     fn numbers_that_would_be_rounded_are_refused() {
         for (text, number) in [
             (r#"{"amount": 1.5e-19}"#, "1.5e-19"),
-            (r#"{"amount": 0.0000000000000000001}"#, "0.0000000000000000001"),
+            (
+                r#"{"amount": 0.0000000000000000001}"#,
+                "0.0000000000000000001",
+            ),
             (r#"[1, {"x": "y"}, 5e-324]"#, "5e-324"),
-            (r#"{"amount": 0.1000000000000000000001}"#, "0.1000000000000000000001"),
-            (r#"{"amount": 123456789012345678901}"#, "123456789012345678901"),
+            (
+                r#"{"amount": 0.1000000000000000000001}"#,
+                "0.1000000000000000000001",
+            ),
+            (
+                r#"{"amount": 123456789012345678901}"#,
+                "123456789012345678901",
+            ),
         ] {
             let error = check_exact_numbers(text.as_bytes()).unwrap_err();
             assert!(error.starts_with(number), "{text}: {error}");
@@ -605,7 +613,9 @@ mod tests {
     #[test]
     fn decimal_amounts_are_never_rounded() {
         for text in ["1.5e-19", "1e-20", "\"0.0000000000000000015\""] {
-            let error = serde_json::from_str::<Decimal>(text).unwrap_err().to_string();
+            let error = serde_json::from_str::<Decimal>(text)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("18"), "{text}: {error}");
         }
         assert_eq!(

@@ -142,6 +142,25 @@ pub(crate) fn listen(address: SocketAddr) -> Result<std::net::TcpListener, NodeE
     Ok(socket.into())
 }
 
+/// Fails clearly if the p2p address is taken (by another node on this
+/// machine, say), rather than letting the p2p listener panic later.
+/// Commonware binds it itself, with `SO_REUSEADDR` as here, so a port in
+/// `TIME_WAIT` after a restart does not count as taken.
+fn check_p2p_port_free(address: SocketAddr) -> Result<(), NodeError> {
+    use socket2::{Domain, Socket, Type};
+    let taken = |e: std::io::Error| {
+        NodeError::Io(format!(
+            "cannot use {address} for peer-to-peer: {e}; is another node running here? \
+             choose another port with --p2p-port (or --p2p-address)"
+        ))
+    };
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None).map_err(taken)?;
+    socket.set_reuse_address(true).map_err(taken)?;
+    socket.bind(&address.into()).map_err(taken)?;
+    socket.listen(1).map_err(taken)?;
+    Ok(())
+}
+
 /// The domain of every consensus signature of a chain.
 pub fn namespace(genesis: &Genesis) -> Vec<u8> {
     format!("stigmer/{}", genesis.chain_id).into_bytes()
@@ -176,6 +195,7 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
     )?));
     // Bind before starting anything, so a busy port is a clear error.
     let listener = listen(config.listen)?;
+    check_p2p_port_free(config.p2p_address)?;
     let api_address = listener
         .local_addr()
         .map_err(|e| NodeError::Io(e.to_string()))?;

@@ -192,7 +192,12 @@ async fn accept_loop(listener: TcpListener, router: Router, limits: ApiLimits) {
             }
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(stream, router.clone(), limits.clone(), permit));
+        tokio::spawn(serve_connection(
+            stream,
+            router.clone(),
+            limits.clone(),
+            permit,
+        ));
     }
 }
 
@@ -223,20 +228,19 @@ async fn serve_connection(
         let router = router.clone();
         async move {
             let request = request.map(axum::body::Body::new);
-            let response = match tokio::time::timeout(request_timeout, router.oneshot(request))
-                .await
-            {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(_) => ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    format!(
-                        "the request was not read and answered within {} s",
-                        request_timeout.as_secs()
-                    ),
-                )
-                .into_response(),
-            };
+            let response =
+                match tokio::time::timeout(request_timeout, router.oneshot(request)).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(_) => ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!(
+                            "the request was not read and answered within {} s",
+                            request_timeout.as_secs()
+                        ),
+                    )
+                    .into_response(),
+                };
             Ok::<_, Infallible>(response)
         }
     });
@@ -246,7 +250,8 @@ async fn serve_connection(
         .header_read_timeout(limits.idle_timeout);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
-    let mut check = tokio::time::interval((limits.write_stall_timeout / 4).max(Duration::from_millis(10)));
+    let mut check =
+        tokio::time::interval((limits.write_stall_timeout / 4).max(Duration::from_millis(10)));
     loop {
         tokio::select! {
             _ = connection.as_mut() => return,

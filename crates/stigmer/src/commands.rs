@@ -20,7 +20,7 @@ use stigmer_protocol::{Asset, ContributionType, CreateDc, DcParams, Fixed, Opera
 
 use crate::Outcome;
 use crate::client::{Answer, Client};
-use crate::shown::{escape, escape_value};
+use crate::shown::{escape, escape_json, escape_value};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:7650";
 const DEFAULT_NODE: &str = "http://127.0.0.1:7650";
@@ -409,7 +409,10 @@ pub struct SignArgs {
 /// nothing a node or the ledger says can act on the terminal.
 fn print(query: &QueryArgs, kind: &str, data: &Value, text: impl FnOnce(&Value) -> String) {
     if query.json {
-        println!("{}", json!({ "type": kind, "data": data }));
+        println!(
+            "{}",
+            escape_json(json!({ "type": kind, "data": data }).to_string())
+        );
     } else {
         println!("{}", text(&escape_value(data)));
     }

@@ -2,7 +2,8 @@
 //! safe to print: control characters and bidirectional overrides are shown
 //! as escapes (`\u{1b}`) instead of acting on the terminal. A ledger refuses
 //! them in text fields now, but an older chain or a hostile node may still
-//! send them. `--json` output needs none of this: JSON escapes them itself.
+//! send them. In `--json` output, JSON escapes control characters itself;
+//! [`escape_json`] escapes the bidirectional ones too.
 
 use std::borrow::Cow;
 
@@ -29,6 +30,24 @@ pub fn escape(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(shown)
+}
+
+/// A JSON text with the bidirectional overrides and isolates, which JSON
+/// leaves raw, written as `\uXXXX` escapes: the same JSON value, harmless
+/// on a terminal. They can only be inside strings, where escapes are valid.
+pub fn escape_json(json: String) -> String {
+    if !json.chars().any(acts_on_terminal) {
+        return json;
+    }
+    let mut shown = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if acts_on_terminal(c) {
+            shown.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 /// `value` with every string in it (keys too) escaped, for text output.
@@ -68,9 +87,26 @@ mod tests {
 
     #[test]
     fn ordinary_text_is_left_alone() {
-        for text in ["Festival stage", "Gemüse & Brot", "日本語", "emoji 🎪", "a\\u{1b}b", ""] {
+        for text in [
+            "Festival stage",
+            "Gemüse & Brot",
+            "日本語",
+            "emoji 🎪",
+            "a\\u{1b}b",
+            "",
+        ] {
             assert!(matches!(escape(text), Cow::Borrowed(t) if t == text));
         }
+    }
+
+    #[test]
+    fn json_stays_the_same_value_with_nothing_raw() {
+        let value = serde_json::json!({ "a": "\u{202e}x\u{1b}", "\u{2066}": ["\u{2069}"] });
+        let json = escape_json(value.to_string());
+        assert!(!json.chars().any(acts_on_terminal), "{json}");
+        assert!(json.contains("\\u202e"), "{json}");
+        let back: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]

@@ -985,7 +985,11 @@ async fn every_error_is_json_with_its_status() {
     let schemas = Schemas::new();
     let json = Some("application/json");
     // No such route, or not this method: 404 and 405, in JSON.
-    for uri in ["/nowhere", "/api/v1/nothing", "/api/v1/dcs/festival/nothing/more"] {
+    for uri in [
+        "/nowhere",
+        "/api/v1/nothing",
+        "/api/v1/dcs/festival/nothing/more",
+    ] {
         let (status, answer) = call_raw(&router, Method::GET, uri, None, Vec::new()).await;
         assert_eq!(status, 404, "{uri}: {answer}");
         error_message(&answer);
@@ -1000,7 +1004,11 @@ async fn every_error_is_json_with_its_status() {
         assert!(error_message(&answer).contains(method.as_str()), "{answer}");
     }
     // A body without the JSON content type: 415.
-    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
         let (status, answer) = call_raw(
             &router,
             Method::POST,
@@ -1027,7 +1035,12 @@ async fn every_error_is_json_with_its_status() {
     .await;
     assert_eq!(status, 413, "{answer}");
     error_message(&answer);
-    let schema = schemas.response(&Method::POST, "/api/v1/transactions", 400, "application/json");
+    let schema = schemas.response(
+        &Method::POST,
+        "/api/v1/transactions",
+        400,
+        "application/json",
+    );
     schemas.check(&schema, &answer, "413");
     // The largest transaction fits, in hex and escaped JSON alike.
     let largest = stigmer_ledger::tx::TX_BYTES_MAX as usize;
@@ -1081,8 +1094,14 @@ async fn a_refused_submission_says_which_field_is_wrong() {
     // `operation`, and the amount's error names the amount), never "untagged
     // enum".
     let cases = [
-        (with("/operation/amount", json!("1.5e-19")), r#"amount "1.5e-19""#),
-        (with("/operation/amount", json!(1.5e-19)), "amount 1.5e-19: more than 18"),
+        (
+            with("/operation/amount", json!("1.5e-19")),
+            r#"amount "1.5e-19""#,
+        ),
+        (
+            with("/operation/amount", json!(1.5e-19)),
+            "amount 1.5e-19: more than 18",
+        ),
         (
             with("/operation/amount", json!("0.0000000000000000015")),
             "more than 18",

@@ -147,7 +147,10 @@ async fn idle_connections_are_closed_and_fresh_ones_served() {
     // Each is closed for saying nothing, in turn, and a fresh request is
     // still answered.
     for stream in &mut silent {
-        assert!(closed_by_server(stream).await, "an idle connection stayed open");
+        assert!(
+            closed_by_server(stream).await,
+            "an idle connection stayed open"
+        );
     }
     let (status, body) = get(address, "/api/v1/status").await;
     assert_eq!(status, 200, "{body}");
@@ -157,7 +160,10 @@ async fn idle_connections_are_closed_and_fresh_ones_served() {
     send_get(&mut stream, "/api/v1/status", false).await;
     let (status, head) = read_head(&mut stream).await;
     assert_eq!(status, 200, "{head}");
-    assert!(closed_by_server(&mut stream).await, "a kept-alive connection stayed open");
+    assert!(
+        closed_by_server(&mut stream).await,
+        "a kept-alive connection stayed open"
+    );
 
     // So is one that sends its head too slowly.
     let mut stream = TcpStream::connect(address).await.unwrap();
@@ -165,7 +171,10 @@ async fn idle_connections_are_closed_and_fresh_ones_served() {
         .write_all(b"GET /api/v1/status HTTP/1.1\r\nHost: te")
         .await
         .unwrap();
-    assert!(closed_by_server(&mut stream).await, "a slow head was waited for");
+    assert!(
+        closed_by_server(&mut stream).await,
+        "a slow head was waited for"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,7 +195,10 @@ async fn event_streams_have_their_own_cap() {
     let (status, body) = get(address, "/api/v1/events").await;
     assert_eq!(status, 503, "{body}");
     let error: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert!(error["error"].as_str().unwrap().contains("event streams"), "{body}");
+    assert!(
+        error["error"].as_str().unwrap().contains("event streams"),
+        "{body}"
+    );
     assert_eq!(get(address, "/api/v1/status").await.0, 200);
     // A stream that ends frees its slot (noticed at the next keep-alive).
     streams.pop();
