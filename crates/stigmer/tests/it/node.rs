@@ -441,7 +441,13 @@ fn a_taken_p2p_port_is_a_clear_error() {
     let data = scratch.0.join("data");
     let output = cli_offline(
         &scratch.0,
-        &["init", "--data-dir", data.to_str().unwrap(), "--chain-id", "e2e"],
+        &[
+            "init",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--chain-id",
+            "e2e",
+        ],
     );
     assert!(output.status.success(), "{}", text(&output));
     // Another program (another node) holds the port.
@@ -470,7 +476,13 @@ fn idle_connections_cannot_exhaust_the_node() {
     let data = scratch.0.join("data");
     let output = cli_offline(
         &scratch.0,
-        &["init", "--data-dir", data.to_str().unwrap(), "--chain-id", "e2e"],
+        &[
+            "init",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--chain-id",
+            "e2e",
+        ],
     );
     assert!(output.status.success(), "{}", text(&output));
     let log = scratch.0.join("node.log");
