@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{
+    DefaultBodyLimit, Extension, FromRequest, FromRequestParts, Path, Query, State,
+};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -24,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use stigmer_ledger::Hash;
 use stigmer_ledger::block::Block;
 use stigmer_ledger::store::TxLocation;
-use stigmer_ledger::tx::{SignedTransaction, hex};
+use stigmer_ledger::tx::{SignedTransaction, TX_BYTES_MAX, hex};
 use stigmer_protocol::state::{Contribution, Dc, Event, Member, MemberStatus};
 use stigmer_protocol::{AgentId, ContributionId, DcId, Fixed};
 use utoipa::{IntoParams, ToSchema};
@@ -34,6 +36,7 @@ use utoipa_axum::routes;
 use crate::NodeError;
 use crate::json::{Decimal, ParamsJson, TransactionJson, TypeJson};
 use crate::ledger::NodeLedger;
+use crate::serve::{ApiLimits, EventStreams};
 
 pub mod doc;
 #[cfg(test)]
@@ -72,11 +75,29 @@ fn documented_routes() -> OpenApiRouter<Shared> {
         .routes(routes!(sync::sync))
 }
 
+/// The API and the web UI with the default [`ApiLimits`].
 pub fn router(ledger: Shared) -> Router {
+    router_with(ledger, &ApiLimits::default())
+}
+
+/// Largest request body: a submission, the largest transaction
+/// ([`TX_BYTES_MAX`]) in either form. In hex it is twice its bytes; in JSON
+/// its text may be escaped at up to 6 bytes a byte (`\u0041`). 8 times
+/// covers both, with the field names around them.
+pub const REQUEST_BODY_BYTES_MAX: usize = 8 * TX_BYTES_MAX as usize;
+
+/// The API and the web UI, with `limits` on `/api/v1/events` streams. Every
+/// error, the router's own included (404, 405, 413, 415...), is
+/// `{"error": "..."}`.
+pub fn router_with(ledger: Shared, limits: &ApiLimits) -> Router {
     let (api, _) = documented_routes().split_for_parts();
     api.merge(crate::ui::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(ledger)
+        .layer(axum::middleware::map_response(errors_as_json))
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .layer(Extension(EventStreams::new(limits)))
 }
 
 /// The OpenAPI 3.1 document of `/api/v1`, as served at
@@ -95,6 +116,80 @@ pub struct ErrorBody {
 
 /// An error answer: a status and a message for the person who asked.
 pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError(status, message.into())
+    }
+
+    /// An extractor's rejection, with its own status (413 for a body too
+    /// large, 415 for a missing content type...) and its words.
+    fn rejected(rejection: impl IntoResponse + RejectionText) -> ApiError {
+        let text = rejection.text();
+        ApiError(rejection.into_response().status(), text)
+    }
+}
+
+/// The words of axum's rejections.
+trait RejectionText {
+    fn text(&self) -> String;
+}
+
+macro_rules! rejection_text {
+    ($($rejection:ty),*) => {$(
+        impl RejectionText for $rejection {
+            fn text(&self) -> String {
+                self.body_text()
+            }
+        }
+    )*};
+}
+
+rejection_text!(
+    JsonRejection,
+    axum::extract::rejection::BytesRejection,
+    axum::extract::rejection::PathRejection,
+    axum::extract::rejection::QueryRejection
+);
+
+/// The most of a non-JSON error body kept as its message.
+const ERROR_TEXT_BYTES_MAX: usize = 1024;
+
+/// Turns any error answer that is not JSON yet (axum's own rejections and
+/// fallbacks, a layer's) into `{"error": "..."}` with the same status, so
+/// that a client can always read why.
+async fn errors_as_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, ERROR_TEXT_BYTES_MAX)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    let mut answer = ApiError(status, message).into_response();
+    // Keep what the status needs, such as `Allow` on a 405.
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -138,7 +233,14 @@ fn not_found_error(message: impl Into<String>) -> ApiError {
 }
 
 async fn not_found() -> ApiError {
-    not_found_error("no such endpoint; see /api/v1/status")
+    not_found_error("no such endpoint; see /api/v1/openapi.json")
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed here; see /api/v1/openapi.json"),
+    )
 }
 
 /// `Path`, refusing malformed parameters with a JSON 400 like every other
@@ -151,7 +253,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(rejection) => Err(bad_request(rejection.body_text())),
+            Err(rejection) => Err(ApiError::rejected(rejection)),
         }
     }
 }
@@ -165,7 +267,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(rejection) => Err(bad_request(rejection.body_text())),
+            Err(rejection) => Err(ApiError::rejected(rejection)),
         }
     }
 }
@@ -271,6 +373,88 @@ enum Submission {
     Json(Box<TransactionJson>),
 }
 
+/// The body of a submission, read as JSON: `{"encoded": ...}` if it has
+/// that field, else the JSON form, so that an error names the field that is
+/// wrong rather than "no variant of an untagged enum matched".
+struct SubmissionBody(Submission);
+
+impl<S: Send + Sync> FromRequest<S> for SubmissionBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(request.headers()) {
+            return Err(ApiError(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a body with `Content-Type: application/json`".to_string(),
+            ));
+        }
+        let bytes = bytes::Bytes::from_request(request, state)
+            .await
+            .map_err(ApiError::rejected)?;
+        parse_submission(&bytes)
+            .map(SubmissionBody)
+            .map_err(bad_request)
+    }
+}
+
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The submission in `bytes`, or what is wrong with it, naming the field.
+fn parse_submission(bytes: &[u8]) -> Result<Submission, String> {
+    /// Only whether the body has `encoded`.
+    #[derive(Deserialize)]
+    struct Probe {
+        encoded: Option<serde::de::IgnoredAny>,
+    }
+    #[derive(Deserialize)]
+    struct Encoded {
+        encoded: String,
+    }
+    /// axum's words, less the preamble that says nothing.
+    fn cause(rejection: JsonRejection) -> String {
+        let text = rejection.body_text();
+        for preamble in [
+            "Failed to deserialize the JSON body into the target type: ",
+            "Failed to parse the request body as JSON: ",
+        ] {
+            if let Some(rest) = text.strip_prefix(preamble) {
+                return rest.to_string();
+            }
+        }
+        text
+    }
+    let has_encoded =
+        serde_json::from_slice::<Probe>(bytes).is_ok_and(|probe| probe.encoded.is_some());
+    if has_encoded {
+        let Json(Encoded { encoded }) = Json::from_bytes(bytes).map_err(cause)?;
+        return Ok(Submission::Encoded { encoded });
+    }
+    let Json(tx) = Json::<TransactionJson>::from_bytes(bytes).map_err(|rejection| {
+        format!(
+            "not a transaction (its JSON form, or {{\"encoded\": HEX}}): {}",
+            cause(rejection)
+        )
+    })?;
+    // Its numbers were read as doubles: refuse any that was rounded.
+    crate::json::check_exact_numbers(bytes)?;
+    Ok(Submission::Json(Box::new(tx)))
+}
+
 /// Submit a signed transaction. It is checked (signature, chain id, nonce)
 /// and put in the pool; with `?wait=true` the answer comes once it is
 /// finalized, or after 30 seconds.
@@ -292,9 +476,8 @@ enum Submission {
 async fn submit(
     State(ledger): State<Shared>,
     ApiQuery(query): ApiQuery<SubmitQuery>,
-    body: Result<Json<Submission>, JsonRejection>,
+    SubmissionBody(submission): SubmissionBody,
 ) -> Result<Response, ApiError> {
-    let Json(submission) = body.map_err(|e| bad_request(e.body_text()))?;
     let tx = match submission {
         Submission::Json(tx) => tx.to_signed().map_err(|e| bad_request(e.to_string()))?,
         Submission::Encoded { encoded } => {
@@ -1383,6 +1566,8 @@ pub struct BlockEvent {
     path = "/api/v1/events",
     tag = "chain",
     responses((
+        status = 503, description = "Too many streams open on this node: try again later", body = ErrorBody,
+    ), (
         status = 200,
         description = "A stream of server-sent events, never ending. Each is named `block` \
             and its data is a `BlockEvent` (`#/components/schemas/BlockEvent`) in JSON. The \
@@ -1393,14 +1578,28 @@ pub struct BlockEvent {
 )]
 async fn events(
     State(ledger): State<Shared>,
-) -> axum::response::sse::Sse<
-    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    Extension(streams): Extension<EventStreams>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
 > {
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    // Held by the stream: the slot frees when the client goes away.
+    let slot = streams.permits.clone().try_acquire_owned().map_err(|_| {
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "this node serves at most {} event streams at once; try again later",
+                streams.max
+            ),
+        )
+    })?;
     let heights = lock(&ledger).watch_height();
     let stream = futures::stream::unfold(
-        (heights, ledger, true),
-        |(mut heights, ledger, first)| async move {
+        (heights, ledger, true, slot),
+        |(mut heights, ledger, first, slot)| async move {
             // The first event describes where the chain is now.
             if !first {
                 heights.changed().await.ok()?;
@@ -1420,10 +1619,10 @@ async fn events(
             let event = SseEvent::default()
                 .event("block")
                 .data(serde_json::to_string(&data).unwrap_or_default());
-            Some((Ok(event), (heights, ledger, false)))
+            Some((Ok(event), (heights, ledger, false, slot)))
         },
     );
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(streams.keep_alive)))
 }
 
 /// This document: the OpenAPI 3.1 description of `/api/v1`.

@@ -42,6 +42,8 @@ pub struct FollowConfig {
     pub listen: SocketAddr,
     /// The APIs followed (`http://host:port`), tried in turn.
     pub upstreams: Vec<String>,
+    /// The bounds on the API's connections.
+    pub api_limits: crate::serve::ApiLimits,
     /// Called once the API is listening.
     pub on_ready: Option<Box<dyn FnOnce(Shared, SocketAddr) + Send>>,
 }
@@ -113,6 +115,9 @@ pub fn run(config: FollowConfig) -> Result<(), NodeError> {
         upstreams,
         ..config
     };
+    let api_limits = config
+        .api_limits
+        .fit_open_files(crate::serve::raise_open_file_limit());
     let genesis = genesis(&config)?;
     let namespace = namespace(&genesis);
     let checker = CertificateChecker::new(&namespace, parse_validators(&genesis)?);
@@ -142,7 +147,7 @@ pub fn run(config: FollowConfig) -> Result<(), NodeError> {
             .map_err(|e| NodeError::Io(e.to_string()))?
     };
     let outcome = runtime.block_on(async {
-        crate::run::serve_api(listener, ledger.clone())?;
+        crate::serve::serve_api(listener, ledger.clone(), api_limits)?;
         if let Some(on_ready) = config.on_ready {
             on_ready(ledger.clone(), api_address);
         }

@@ -3,8 +3,10 @@
 //!
 //! Amounts are exact decimal strings (`"14.545454545454545455"`); a JSON
 //! number is accepted on input and read as the shortest decimal that denotes
-//! the same double. Conversions to protocol types validate every id and say
-//! which field was wrong.
+//! the same double. An amount is never rounded: one with more than 18
+//! decimals is refused, and a JSON number that a double cannot hold exactly
+//! is refused by [`check_exact_numbers`] before it is read. Conversions to
+//! protocol types validate every id and say which field was wrong.
 
 use std::collections::BTreeMap;
 
@@ -32,7 +34,8 @@ impl utoipa::PartialSchema for Decimal {
             .description(Some(
                 "An exact non-negative decimal amount with at most 18 fractional digits, \
                  in its shortest spelling (no trailing zeros). Requests may also give a \
-                 JSON number, read as the shortest decimal that denotes the same double.",
+                 JSON number, if a double holds it exactly; more than 18 decimals is \
+                 refused, never rounded.",
             ))
             .examples(["14.545454545454545455", "5"])
             .into()
@@ -54,7 +57,7 @@ impl<'de> Deserialize<'de> for Decimal {
             serde_json::Value::String(text) => text
                 .parse()
                 .map(Decimal)
-                .map_err(|e| D::Error::custom(format!("{text:?}: {e}"))),
+                .map_err(|e| D::Error::custom(format!("amount {text:?}: {e}"))),
             serde_json::Value::Number(number) => {
                 if let Some(integer) = number.as_u64() {
                     return Ok(Decimal(Fixed::from_int(integer)));
@@ -62,13 +65,99 @@ impl<'de> Deserialize<'de> for Decimal {
                 let float = number.as_f64().unwrap_or(f64::NAN);
                 Fixed::from_f64_shortest(float)
                     .map(Decimal)
-                    .map_err(|e| D::Error::custom(format!("{number}: {e}")))
+                    .map_err(|e| D::Error::custom(format!("amount {number}: {e}")))
             }
             other => Err(D::Error::custom(format!(
-                "expected a decimal string or number, got {other}"
+                "amount: expected a decimal string or number, got {other}"
             ))),
         }
     }
+}
+
+/// Refuses a JSON text holding a number that would not be read exactly:
+/// more than 18 decimals (`1.5e-19`), or more significant digits than a
+/// double holds (`0.1000000000000000000001`), which serde would round
+/// silently. Integers up to `u64::MAX` are read exactly and pass. The
+/// error quotes the number.
+pub fn check_exact_numbers(text: &[u8]) -> Result<(), String> {
+    let mut at = 0;
+    let mut in_string = false;
+    while let Some(&byte) = text.get(at) {
+        if in_string {
+            match byte {
+                b'\\' => at += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            at += 1;
+            continue;
+        }
+        if byte == b'"' {
+            in_string = true;
+            at += 1;
+            continue;
+        }
+        if byte == b'-' || byte.is_ascii_digit() {
+            let start = at;
+            while text.get(at).is_some_and(|b| {
+                b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
+            }) {
+                at += 1;
+            }
+            let literal = std::str::from_utf8(&text[start..at]).unwrap_or_default();
+            check_exact_number(literal)?;
+            continue;
+        }
+        at += 1;
+    }
+    Ok(())
+}
+
+fn check_exact_number(literal: &str) -> Result<(), String> {
+    let unsigned = literal.strip_prefix('-').unwrap_or(literal);
+    if unsigned.bytes().all(|b| b.is_ascii_digit()) && unsigned.parse::<u64>().is_ok() {
+        return Ok(());
+    }
+    // Not JSON: the parser will say so.
+    let (Some(exact), Ok(double)) = (normalized(literal), literal.parse::<f64>()) else {
+        return Ok(());
+    };
+    if exact.1 < -i64::from(Fixed::DECIMALS) && exact.0 != "0" {
+        return Err(format!(
+            "{literal}: more than 18 digits after the decimal point (amounts are exact to \
+             18 decimals, never rounded)"
+        ));
+    }
+    if double.is_finite() && normalized(&format!("{double:e}")) != Some(exact) {
+        return Err(format!(
+            "{literal}: a JSON number this precise cannot be read exactly; send it as a \
+             string (\"{literal}\")"
+        ));
+    }
+    Ok(())
+}
+
+/// A decimal literal as significant digits (no leading or trailing zeros,
+/// "0" for zero) and the power of ten of the last one.
+fn normalized(literal: &str) -> Option<(String, i64)> {
+    let unsigned = literal.strip_prefix('-').unwrap_or(literal);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let mut power = exponent.checked_sub(i64::try_from(frac.len()).ok()?)?;
+    let digits = digits.trim_start_matches('0');
+    let significant = digits.trim_end_matches('0');
+    if significant.is_empty() {
+        return Some(("0".to_string(), 0));
+    }
+    power = power.checked_add(i64::try_from(digits.len() - significant.len()).ok()?)?;
+    Some((significant.to_string(), power))
 }
 
 /// The body of a transaction: what the signer asks for, told apart by
@@ -480,5 +569,58 @@ impl TransactionJson {
             },
             signature,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_exactly_pass() {
+        for text in [
+            r#"{"a": 0.1, "b": 12.5, "c": 3, "d": 1e-18, "e": 18446744073709551615}"#,
+            r#"[0, -0, 0.0, 1E2, 2.50, 0.12345678901234568, 1e20, -3]"#,
+            r#"{"s": "1.5e-19 and 0.1000000000000000000001 in a string \" 1e-30"}"#,
+        ] {
+            assert_eq!(check_exact_numbers(text.as_bytes()), Ok(()), "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_that_would_be_rounded_are_refused() {
+        for (text, number) in [
+            (r#"{"amount": 1.5e-19}"#, "1.5e-19"),
+            (
+                r#"{"amount": 0.0000000000000000001}"#,
+                "0.0000000000000000001",
+            ),
+            (r#"[1, {"x": "y"}, 5e-324]"#, "5e-324"),
+            (
+                r#"{"amount": 0.1000000000000000000001}"#,
+                "0.1000000000000000000001",
+            ),
+            (
+                r#"{"amount": 123456789012345678901}"#,
+                "123456789012345678901",
+            ),
+        ] {
+            let error = check_exact_numbers(text.as_bytes()).unwrap_err();
+            assert!(error.starts_with(number), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn decimal_amounts_are_never_rounded() {
+        for text in ["1.5e-19", "1e-20", "\"0.0000000000000000015\""] {
+            let error = serde_json::from_str::<Decimal>(text)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("18"), "{text}: {error}");
+        }
+        assert_eq!(
+            serde_json::from_str::<Decimal>("1e-18").unwrap(),
+            Decimal(Fixed::from_raw(1))
+        );
     }
 }

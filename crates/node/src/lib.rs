@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod mempool;
 pub mod progress;
 pub mod run;
+pub mod serve;
 pub mod ui;
 
 use stigmer_ledger::{Hash, LedgerError};

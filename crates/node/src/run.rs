@@ -20,6 +20,7 @@ use crate::api::{Shared, lock};
 use crate::consensus::{self, BlockCfg, Channels, Timing, channels, max_message_size};
 use crate::genesis::Genesis;
 use crate::ledger::NodeLedger;
+use crate::serve::{ApiLimits, raise_open_file_limit, serve_api};
 
 pub struct NodeConfig {
     pub data_dir: PathBuf,
@@ -32,6 +33,8 @@ pub struct NodeConfig {
     pub peers: Vec<Peer>,
     /// Minimum time between blocks.
     pub block_interval: Duration,
+    /// The bounds on the API's connections.
+    pub api_limits: ApiLimits,
     /// Called once the API is listening, with the ledger; for the demo's
     /// activity and for tests. Runs on the node's runtime.
     pub on_ready: Option<Box<dyn FnOnce(Shared, SocketAddr) + Send>>,
@@ -139,17 +142,22 @@ pub(crate) fn listen(address: SocketAddr) -> Result<std::net::TcpListener, NodeE
     Ok(socket.into())
 }
 
-/// Serves the HTTP API on `listener` (made by [`listen`]) in the
-/// background. Must be called inside a tokio runtime.
-pub(crate) fn serve_api(listener: std::net::TcpListener, ledger: Shared) -> Result<(), NodeError> {
-    let listener =
-        ::tokio::net::TcpListener::from_std(listener).map_err(|e| NodeError::Io(e.to_string()))?;
-    let router = crate::api::router(ledger);
-    ::tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "the HTTP API stopped");
-        }
-    });
+/// Fails clearly if the p2p address is taken (by another node on this
+/// machine, say), rather than letting the p2p listener panic later.
+/// Commonware binds it itself, with `SO_REUSEADDR` as here, so a port in
+/// `TIME_WAIT` after a restart does not count as taken.
+fn check_p2p_port_free(address: SocketAddr) -> Result<(), NodeError> {
+    use socket2::{Domain, Socket, Type};
+    let taken = |e: std::io::Error| {
+        NodeError::Io(format!(
+            "cannot use {address} for peer-to-peer: {e}; is another node running here? \
+             choose another port with --p2p-port (or --p2p-address)"
+        ))
+    };
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None).map_err(taken)?;
+    socket.set_reuse_address(true).map_err(taken)?;
+    socket.bind(&address.into()).map_err(taken)?;
+    socket.listen(1).map_err(taken)?;
     Ok(())
 }
 
@@ -177,6 +185,8 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
              to keep a full node, follow a validator's API instead"
         )));
     }
+    // Before opening anything: the API's share is sized from the limit.
+    let api_limits = config.api_limits.fit_open_files(raise_open_file_limit());
     let namespace = namespace(&genesis);
     let genesis_hash = genesis.hash();
     let ledger: Shared = Arc::new(Mutex::new(NodeLedger::open(
@@ -185,6 +195,7 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
     )?));
     // Bind before starting anything, so a busy port is a clear error.
     let listener = listen(config.listen)?;
+    check_p2p_port_free(config.p2p_address)?;
     let api_address = listener
         .local_addr()
         .map_err(|e| NodeError::Io(e.to_string()))?;
@@ -202,7 +213,7 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
                 .filter(|peer| peer.key != me)
                 .map(|peer| (peer.key.clone(), peer.address.into()))
                 .collect();
-            let p2p = discovery::Config::local(
+            let mut p2p = discovery::Config::local(
                 Cups::<_, ChaCha20Poly1305>::new(
                     Sake {
                         signer: signer.clone(),
@@ -220,6 +231,9 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
                 max_message_size(participants.len() as u32, &block_cfg),
                 NZUsize!(1_024),
             );
+            // Each handshake holds a descriptor: bound them well within the
+            // descriptors kept from the API (`serve::FILES_RESERVED_MIN`).
+            p2p.max_concurrent_handshakes = NZU32!(64);
             let (mut network, mut oracle) = discovery::Network::new(context.child("p2p"), p2p);
             let _ = oracle.track(0, participants.clone());
             let quota = Quota::per_second(NZU32!(256));
@@ -283,7 +297,7 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
                 }
             });
 
-            serve_api(listener, ledger.clone())?;
+            serve_api(listener, ledger.clone(), api_limits)?;
             if let Some(on_ready) = config.on_ready {
                 on_ready(ledger.clone(), api_address);
             }

@@ -147,9 +147,9 @@ impl Fixed {
     /// `0.1` becomes exactly 0.1 rather than 0.1000000000000000055511151231257827.
     ///
     /// NaN and infinities are rejected (`NotFinite`), negative values are rejected
-    /// (`Negative`); `-0.0` is zero. Digits beyond the 18th decimal are rounded half
-    /// up instead of rejected, because a JSON number such as `1e-20` is a legitimate
-    /// way to write "practically zero" and should become `0`; values above
+    /// (`Negative`); `-0.0` is zero. A value with digits beyond the 18th decimal
+    /// (`1.5e-19`) is rejected (`TooManyDecimals`) like the same decimal string:
+    /// an amount is never silently rounded, to zero or otherwise. Values above
     /// [`Fixed::MAX`] give `TooLarge`.
     #[allow(
         clippy::disallowed_types,
@@ -170,7 +170,7 @@ impl Fixed {
         // finite f64 spelling (subnormals) is about 330 bytes.
         fmt::Write::write_fmt(&mut buf, format_args!("{x}"))
             .map_err(|_| ParseFixedError::TooLarge)?;
-        parse_decimal(buf.as_bytes(), Excess::RoundHalfUp)
+        parse_decimal(buf.as_bytes())
     }
 }
 
@@ -552,7 +552,10 @@ impl fmt::Display for ParseFixedError {
         f.write_str(match self {
             ParseFixedError::Empty => "empty string is not a decimal number",
             ParseFixedError::Negative => "negative values are not allowed",
-            ParseFixedError::TooManyDecimals => "more than 18 digits after the decimal point",
+            ParseFixedError::TooManyDecimals => {
+                "more than 18 digits after the decimal point (amounts are exact to 18 \
+                 decimals, never rounded)"
+            }
             ParseFixedError::Invalid => {
                 "not a plain decimal number (expected digits with an optional '.' and \
                  fraction; signs, exponents and whitespace are not accepted)"
@@ -567,14 +570,7 @@ impl fmt::Display for ParseFixedError {
 
 impl core::error::Error for ParseFixedError {}
 
-/// What to do with fraction digits past the 18th.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Excess {
-    Reject,
-    RoundHalfUp,
-}
-
-fn parse_decimal(s: &[u8], excess: Excess) -> Result<Fixed, ParseFixedError> {
+fn parse_decimal(s: &[u8]) -> Result<Fixed, ParseFixedError> {
     match s.first() {
         None => return Err(ParseFixedError::Empty),
         Some(b'-') => return Err(ParseFixedError::Negative),
@@ -599,14 +595,10 @@ fn parse_decimal(s: &[u8], excess: Excess) -> Result<Fixed, ParseFixedError> {
         return Err(ParseFixedError::Invalid);
     }
     let decimals = Fixed::DECIMALS as usize;
-    let (kept, dropped) = if frac.len() > decimals {
-        if excess == Excess::Reject {
-            return Err(ParseFixedError::TooManyDecimals);
-        }
-        frac.split_at(decimals)
-    } else {
-        (frac, &[][..])
-    };
+    if frac.len() > decimals {
+        return Err(ParseFixedError::TooManyDecimals);
+    }
+    let kept = frac;
 
     let mut int: u128 = 0;
     for &c in int_part {
@@ -622,14 +614,10 @@ fn parse_decimal(s: &[u8], excess: Excess) -> Result<Fixed, ParseFixedError> {
     for _ in kept.len()..decimals {
         f *= 10;
     }
-    let mut raw = int
+    let raw = int
         .checked_mul(Fixed::SCALE)
         .and_then(|v| v.checked_add(f))
         .ok_or(ParseFixedError::TooLarge)?;
-    // Half up only needs the first dropped digit: >= 5 means the rest is >= half.
-    if dropped.first().is_some_and(|&c| c >= b'5') {
-        raw = raw.checked_add(1).ok_or(ParseFixedError::TooLarge)?;
-    }
     Ok(Fixed(raw))
 }
 
@@ -639,7 +627,7 @@ impl FromStr for Fixed {
     /// Accepts `digits` or `digits.digits` with at most 18 decimals; rejects
     /// `12.`, `.5`, signs, exponents and whitespace.
     fn from_str(s: &str) -> Result<Fixed, ParseFixedError> {
-        parse_decimal(s.as_bytes(), Excess::Reject)
+        parse_decimal(s.as_bytes())
     }
 }
 
@@ -1108,12 +1096,16 @@ mod tests {
         check_f64(3.0, Ok("3"));
         check_f64(0.0, Ok("0"));
         check_f64(-0.0, Ok("0"));
-        check_f64(1e-20, Ok("0"));
-        check_f64(5e-19, Ok("0.000000000000000001"));
-        check_f64(4e-19, Ok("0"));
-        check_f64(f64::MIN_POSITIVE / 4.0, Ok("0"));
-        check_f64(1.234_567_890_123_456_7e-5, Ok("0.000012345678901235"));
-        check_f64(1.234_567_890_123_445e-5, Ok("0.000012345678901234"));
+        // Never rounded: more than 18 decimals is refused, however small.
+        check_f64(1e-18, Ok("0.000000000000000001"));
+        check_f64(1.5e-18, Err(TooManyDecimals));
+        check_f64(1.5e-19, Err(TooManyDecimals));
+        check_f64(1e-20, Err(TooManyDecimals));
+        check_f64(5e-19, Err(TooManyDecimals));
+        check_f64(f64::MIN_POSITIVE / 4.0, Err(TooManyDecimals));
+        check_f64(1.234_567_890_123_456_7e-5, Err(TooManyDecimals));
+        check_f64(1.234_567_89e-5, Ok("0.0000123456789"));
+        check_f64(0.123_456_789_012_345_68, Ok("0.12345678901234568"));
         check_f64(-1.0, Err(Negative));
         check_f64(f64::NAN, Err(NotFinite));
         check_f64(f64::INFINITY, Err(NotFinite));
@@ -1270,12 +1262,7 @@ mod tests {
             // Expected value built from the decimal string with plain string surgery.
             let text = format!("{x}");
             let want: Result<Fixed, _> = match text.split_once('.') {
-                Some((int, frac)) if frac.len() > 18 => {
-                    let (kept, dropped) = frac.split_at(18);
-                    let base: Fixed = format!("{int}.{kept}").parse().unwrap_or(Fixed::MAX);
-                    let up = u128::from(dropped.as_bytes()[0] >= b'5');
-                    Ok(Fixed(base.raw() + up))
-                }
+                Some((_, frac)) if frac.len() > 18 => Err(ParseFixedError::TooManyDecimals),
                 _ => text.parse(),
             };
             prop_assert_eq!(Fixed::from_f64_shortest(x), want, "{}", text);

@@ -15,10 +15,12 @@ use stigmer_ledger::tx::Keypair;
 use stigmer_node::genesis::{Genesis, GenesisDc};
 use stigmer_node::json::OperationJson;
 use stigmer_node::run::{NodeConfig, ensure_validator_key, genesis_path};
+use stigmer_node::serve::ApiLimits;
 use stigmer_protocol::{Asset, ContributionType, CreateDc, DcParams, Fixed, Operation, RuleSet};
 
 use crate::Outcome;
 use crate::client::{Answer, Client};
+use crate::shown::{escape, escape_json, escape_value};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:7650";
 const DEFAULT_NODE: &str = "http://127.0.0.1:7650";
@@ -43,6 +45,32 @@ fn init_logging() {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The bounds on a node's API connections (`stigmer_node::serve::ApiLimits`).
+#[derive(Args)]
+pub struct ApiLimitArgs {
+    /// Most API connections open at once (at most half the open-file limit).
+    #[arg(long, default_value_t = ApiLimits::default().connections_max)]
+    api_connections_max: usize,
+    /// Most `/api/v1/events` streams open at once.
+    #[arg(long, default_value_t = ApiLimits::default().event_streams_max)]
+    api_event_streams_max: usize,
+    /// Milliseconds an API connection may wait before sending a request
+    /// (after opening, or between requests), before it is closed.
+    #[arg(long, default_value_t = ApiLimits::default().idle_timeout.as_millis() as u64)]
+    api_idle_timeout_ms: u64,
+}
+
+impl ApiLimitArgs {
+    fn limits(&self) -> ApiLimits {
+        ApiLimits {
+            connections_max: self.api_connections_max.max(1),
+            event_streams_max: self.api_event_streams_max.max(1),
+            idle_timeout: Duration::from_millis(self.api_idle_timeout_ms.max(1)),
+            ..ApiLimits::default()
+        }
+    }
 }
 
 #[derive(Args)]
@@ -70,6 +98,8 @@ pub struct NodeArgs {
     /// Minimum milliseconds between blocks.
     #[arg(long, default_value_t = 200)]
     block_interval_ms: u64,
+    #[command(flatten)]
+    api: ApiLimitArgs,
 }
 
 pub fn node(args: NodeArgs) -> anyhow::Result<Outcome> {
@@ -89,6 +119,7 @@ pub fn node(args: NodeArgs) -> anyhow::Result<Outcome> {
             data_dir,
             listen,
             upstreams: args.follow,
+            api_limits: args.api.limits(),
             on_ready: Some(Box::new(move |_, address| {
                 println!("api http://{address}");
             })),
@@ -107,6 +138,7 @@ pub fn node(args: NodeArgs) -> anyhow::Result<Outcome> {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args.p2p_port))),
         peers: args.peers,
         block_interval: Duration::from_millis(args.block_interval_ms),
+        api_limits: args.api.limits(),
         on_ready: Some(Box::new(move |_, address| {
             println!("api http://{address}");
         })),
@@ -125,6 +157,8 @@ pub struct DemoArgs {
     /// The peer-to-peer port (127.0.0.1).
     #[arg(long, default_value_t = 7652)]
     p2p_port: u16,
+    #[command(flatten)]
+    api: ApiLimitArgs,
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
@@ -155,6 +189,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         p2p_address: SocketAddr::from(([127, 0, 0, 1], args.p2p_port)),
         peers: Vec::new(),
         block_interval: Duration::from_millis(200),
+        api_limits: args.api.limits(),
         on_ready: Some(Box::new(|ledger, address| {
             println!("api http://{address}");
             eprintln!(
@@ -302,7 +337,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         };
         if let Err(error) = chain.apply_block(&block) {
             bar.abandon();
-            println!("FAIL  {error}");
+            println!("FAIL  {}", escape(&error.to_string()));
             return Ok(Outcome::No);
         }
         n_txs += block.txs.len() as u64;
@@ -376,11 +411,17 @@ pub struct SignArgs {
     query: QueryArgs,
 }
 
+/// Prints `data`: as a JSON line with `--json`, else as `text` makes of it,
+/// from a copy whose every string is escaped ([`escape_value`]), so that
+/// nothing a node or the ledger says can act on the terminal.
 fn print(query: &QueryArgs, kind: &str, data: &Value, text: impl FnOnce(&Value) -> String) {
     if query.json {
-        println!("{}", json!({ "type": kind, "data": data }));
+        println!(
+            "{}",
+            escape_json(json!({ "type": kind, "data": data }).to_string())
+        );
     } else {
-        println!("{}", text(data));
+        println!("{}", text(&escape_value(data)));
     }
 }
 
@@ -396,8 +437,8 @@ fn fetch(
             Ok(Outcome::Success)
         }
         Answer::Refused(message) => {
-            print(query, "error", &json!({ "error": message }), |_| {
-                format!("no: {message}")
+            print(query, "error", &json!({ "error": message }), |d| {
+                format!("no: {}", d["error"].as_str().unwrap_or_default())
             });
             Ok(Outcome::No)
         }
@@ -443,8 +484,8 @@ fn send(args: &SignArgs, operation: Operation) -> anyhow::Result<Outcome> {
             })
         }
         Answer::Refused(message) => {
-            print(&args.query, "error", &json!({ "error": message }), |_| {
-                format!("refused: {message}")
+            print(&args.query, "error", &json!({ "error": message }), |d| {
+                format!("refused: {}", d["error"].as_str().unwrap_or_default())
             });
             Ok(Outcome::No)
         }
@@ -885,8 +926,8 @@ pub fn prove(args: ProveArgs) -> anyhow::Result<Outcome> {
     {
         Answer::Ok(data) => data,
         Answer::Refused(message) => {
-            print(&args.query, "error", &json!({ "error": message }), |_| {
-                format!("no: {message}")
+            print(&args.query, "error", &json!({ "error": message }), |d| {
+                format!("no: {}", d["error"].as_str().unwrap_or_default())
             });
             return Ok(Outcome::No);
         }

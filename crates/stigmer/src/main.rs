@@ -17,6 +17,7 @@ mod cluster;
 mod commands;
 mod keys;
 mod scenario_json;
+mod shown;
 
 #[derive(Parser)]
 #[command(
@@ -127,7 +128,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("stigmer: {error:#}");
+            eprintln!("stigmer: {}", shown::escape(&format!("{error:#}")));
             ExitCode::from(2)
         }
     }
@@ -168,7 +169,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Ok(()) => println!("ok    {} ({} steps)", file.display(), actual.len()),
                     Err(difference) => {
                         all_match = false;
-                        println!("FAIL  {}: {difference}", file.display());
+                        println!(
+                            "FAIL  {}: {}",
+                            file.display(),
+                            shown::escape(&difference.to_string())
+                        );
                     }
                 }
             }

@@ -17,6 +17,8 @@ use stigmer_protocol::{ContributionType, DcParams, Fixed, ProtocolError, TypeNam
 /// Reads a scenario; the error names the field that is wrong.
 pub fn parse(text: &str) -> anyhow::Result<Scenario> {
     let root: Value = serde_json::from_str(text).context("the file is not valid JSON")?;
+    // Numbers are read as doubles: refuse any that would be rounded.
+    stigmer_node::json::check_exact_numbers(text.as_bytes()).map_err(|e| anyhow!(e))?;
     let root = object(&root, "the scenario")?;
     let name = match root.get("name") {
         None | Some(Value::Null) => String::new(),

@@ -1013,3 +1013,203 @@ fn undeclared_fields_are_found() {
         &json!("14.545454545454545455")
     ));
 }
+
+/// Sends `body` as is, with `content_type` if any; status, content type and
+/// the answer parsed as JSON (failing if it is not JSON).
+async fn call_raw(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let value: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{uri}: {e}: {}", String::from_utf8_lossy(&bytes)));
+    assert!(kind.starts_with("application/json"), "{uri}: {kind}");
+    (status, value)
+}
+
+/// The message of an error answer, checking it is `{"error": "..."}`.
+fn error_message(answer: &Value) -> &str {
+    assert_eq!(answer.as_object().unwrap().len(), 1, "{answer}");
+    let message = answer["error"].as_str().unwrap();
+    assert!(!message.is_empty());
+    message
+}
+
+#[tokio::test]
+async fn every_error_is_json_with_its_status() {
+    let fixture = Fixture::new();
+    let router = fixture.router();
+    let schemas = Schemas::new();
+    let json = Some("application/json");
+    // No such route, or not this method: 404 and 405, in JSON.
+    for uri in [
+        "/nowhere",
+        "/api/v1/nothing",
+        "/api/v1/dcs/festival/nothing/more",
+    ] {
+        let (status, answer) = call_raw(&router, Method::GET, uri, None, Vec::new()).await;
+        assert_eq!(status, 404, "{uri}: {answer}");
+        error_message(&answer);
+    }
+    for (method, uri) in [
+        (Method::DELETE, "/api/v1/status"),
+        (Method::POST, "/api/v1/dcs"),
+        (Method::PUT, "/api/v1/transactions"),
+    ] {
+        let (status, answer) = call_raw(&router, method.clone(), uri, None, Vec::new()).await;
+        assert_eq!(status, 405, "{method} {uri}: {answer}");
+        assert!(error_message(&answer).contains(method.as_str()), "{answer}");
+    }
+    // A body without the JSON content type: 415.
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let (status, answer) = call_raw(
+            &router,
+            Method::POST,
+            "/api/v1/transactions",
+            content_type,
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(status, 415, "{content_type:?}: {answer}");
+        error_message(&answer);
+    }
+    // A body over the limit: 413.
+    let huge = format!(
+        r#"{{"encoded": "{}"}}"#,
+        "00".repeat(super::REQUEST_BODY_BYTES_MAX / 2 + 1)
+    );
+    let (status, answer) = call_raw(
+        &router,
+        Method::POST,
+        "/api/v1/transactions",
+        json,
+        huge.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 413, "{answer}");
+    error_message(&answer);
+    let schema = schemas.response(
+        &Method::POST,
+        "/api/v1/transactions",
+        400,
+        "application/json",
+    );
+    schemas.check(&schema, &answer, "413");
+    // The largest transaction fits, in hex and escaped JSON alike.
+    let largest = stigmer_ledger::tx::TX_BYTES_MAX as usize;
+    assert!(2 * largest + 20 <= super::REQUEST_BODY_BYTES_MAX);
+    assert!(6 * largest + 1024 <= super::REQUEST_BODY_BYTES_MAX);
+    // Malformed path and query parameters: 400 in JSON.
+    for uri in ["/api/v1/blocks/notanumber", "/api/v1/blocks?limit=many"] {
+        let (status, answer) = call_raw(&router, Method::GET, uri, None, Vec::new()).await;
+        assert_eq!(status, 400, "{uri}: {answer}");
+        error_message(&answer);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_submission_says_which_field_is_wrong() {
+    let mut fixture = Fixture::new();
+    let router = fixture.router();
+    let tx = fixture.signed(
+        &member_key(11),
+        OperationJson::Transfer {
+            dc: "festival".to_string(),
+            to: member_key(3).agent().to_string(),
+            amount: Decimal(stigmer_protocol::Fixed::from_int(1)),
+            asset: AssetJson::Tokens,
+        },
+    );
+    let good = serde_json::to_value(crate::json::TransactionJson::from_signed(&tx)).unwrap();
+    let post = async |body: String| {
+        let (status, answer) = call_raw(
+            &router,
+            Method::POST,
+            "/api/v1/transactions",
+            Some("application/json"),
+            body.into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        error_message(&answer).to_string()
+    };
+    let with = |pointer: &str, value: Value| {
+        let mut body = good.clone();
+        *body.pointer_mut(pointer).unwrap() = value;
+        body.to_string()
+    };
+    let without = |field: &str| {
+        let mut body = good.clone();
+        body.as_object_mut().unwrap().remove(field);
+        body.to_string()
+    };
+    // Each error names the field (within an operation, serde knows only
+    // `operation`, and the amount's error names the amount), never "untagged
+    // enum".
+    let cases = [
+        (
+            with("/operation/amount", json!("1.5e-19")),
+            r#"amount "1.5e-19""#,
+        ),
+        (
+            with("/operation/amount", json!(1.5e-19)),
+            "amount 1.5e-19: more than 18",
+        ),
+        (
+            with("/operation/amount", json!("0.0000000000000000015")),
+            "more than 18",
+        ),
+        (with("/operation/amount", json!("lots")), r#"amount "lots""#),
+        (with("/operation/type", json!("teleport")), "teleport"),
+        (with("/nonce", json!("first")), "nonce"),
+        (without("signature"), "signature"),
+        (json!({ "encoded": 5 }).to_string(), "encoded"),
+        ("{\"chain_id\": ".to_string(), "EOF"),
+    ];
+    for (body, field) in cases {
+        let message = post(body.clone()).await;
+        assert!(message.contains(field), "{body}: {message}");
+        assert!(!message.contains("untagged"), "{body}: {message}");
+    }
+    // A JSON number that a double rounds is refused, quoted.
+    let body = good
+        .to_string()
+        .replace("\"amount\":\"1\"", "\"amount\":1.0000000000000000000001");
+    assert!(body.contains("1.0000000000000000000001"));
+    let message = post(body).await;
+    assert!(message.contains("1.0000000000000000000001"), "{message}");
+    // The same transaction, well formed, is taken.
+    let (status, answer) = call_raw(
+        &router,
+        Method::POST,
+        "/api/v1/transactions",
+        Some("application/json"),
+        good.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+}

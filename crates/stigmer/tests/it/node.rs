@@ -434,3 +434,92 @@ fn the_node_benchmark_runs() {
         "{report}"
     );
 }
+
+#[test]
+fn a_taken_p2p_port_is_a_clear_error() {
+    let scratch = Scratch::new("p2p-taken");
+    let data = scratch.0.join("data");
+    let output = cli_offline(
+        &scratch.0,
+        &[
+            "init",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--chain-id",
+            "e2e",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    // Another program (another node) holds the port.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = Command::new(stigmer_bin())
+        .args(["node", "--listen", "127.0.0.1:0", "--p2p-port", &port])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains(&format!("127.0.0.1:{port}")), "{said}");
+    assert!(said.contains("--p2p-port"), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+}
+
+/// The attack of issue 10: under a common 1024 open-file limit, a thousand
+/// idle connections made consensus panic ("Too many open files"). Now the
+/// API caps its share of descriptors and closes idle connections: the node
+/// stays up, keeps finalizing, and answers fresh requests.
+#[test]
+fn idle_connections_cannot_exhaust_the_node() {
+    let scratch = Scratch::new("idle-sockets");
+    let data = scratch.0.join("data");
+    let output = cli_offline(
+        &scratch.0,
+        &[
+            "init",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--chain-id",
+            "e2e",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let log = scratch.0.join("node.log");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 1024 && exec '{}' node --listen 127.0.0.1:0 --p2p-port 0 \
+             --block-interval-ms 50 --api-idle-timeout-ms 500 --data-dir '{}' 2>'{}'",
+            stigmer_bin(),
+            data.display(),
+            log.display()
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let node = Node {
+        child,
+        api: line.trim().strip_prefix("api ").unwrap().to_string(),
+    };
+    node.wait_for_height(1);
+    let address = node.api.trim_start_matches("http://").to_string();
+    // As many idle sockets as the node may open files, held open.
+    let idle: Vec<_> = (0..1000)
+        .map_while(|_| std::net::TcpStream::connect(&address).ok())
+        .collect();
+    assert!(idle.len() >= 900, "only {} connections", idle.len());
+    let (_, status) = node.get("/api/v1/status");
+    let height = status["height"].as_u64().unwrap();
+    // Consensus goes on, and the API answers, while they are held.
+    node.wait_for_height(height + 20);
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(!log_text.contains("panicked"), "{log_text}");
+    assert!(log_text.contains("open-file limit"), "{log_text}");
+    drop(idle);
+    node.kill();
+}
