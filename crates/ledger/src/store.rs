@@ -321,3 +321,65 @@ fn decode_location(bytes: &[u8; 12]) -> (u64, u32) {
     position.copy_from_slice(&bytes[8..]);
     (u64::from_le_bytes(height), u32::from_le_bytes(position))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::Chain;
+    use crate::tx::Keypair;
+
+    /// Every stored transaction's hash is found by its place; a store
+    /// written before the `tx_hashes` table existed gets it at open.
+    #[test]
+    fn hashes_by_place_and_filled_for_old_stores() {
+        let dir = std::env::temp_dir().join(format!("stigmer-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let key = Keypair::from_seed([3; 32]);
+        let mut chain = Chain::new("store-test");
+        let mut expected = Vec::new();
+        {
+            let store = Store::open(&dir, "store-test").unwrap();
+            for height in 1..=3u64 {
+                let txs: Vec<_> = (0..4u64)
+                    .map(|n| {
+                        let nonce = (height - 1) * 4 + n;
+                        let op = stigmer_protocol::Operation::Leave {
+                            dc: "nowhere".parse().unwrap(),
+                        };
+                        key.sign("store-test", nonce, op).verified().unwrap()
+                    })
+                    .collect();
+                let (block, applied) = chain.propose(height * 1_000, txs).unwrap();
+                for (index, tx) in (0u32..).zip(&block.txs) {
+                    expected.push((TxLocation { height, index }, tx.hash()));
+                }
+                store
+                    .commit_block(&block, &applied.outcomes, &applied.changed_leaves)
+                    .unwrap();
+                assert_eq!(store.header(height).unwrap().as_ref(), Some(&block.header));
+            }
+            for (location, hash) in &expected {
+                assert_eq!(store.tx_hash(*location).unwrap(), Some(*hash));
+            }
+            assert_eq!(
+                store
+                    .tx_hash(TxLocation {
+                        height: 9,
+                        index: 0
+                    })
+                    .unwrap(),
+                None
+            );
+            // As a store of an earlier version: no such table.
+            let write = store.db.begin_write().unwrap();
+            write.delete_table(TX_HASHES).unwrap();
+            write.commit().unwrap();
+        }
+        let store = Store::open(&dir, "store-test").unwrap();
+        for (location, hash) in &expected {
+            assert_eq!(store.tx_hash(*location).unwrap(), Some(*hash));
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -32,8 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("build") if args.len() == 3 => {
             let dir = PathBuf::from(&args[1]);
             let count: u64 = args[2].parse()?;
-            let genesis =
-                Genesis::parse(&std::fs::read_to_string(stigmer_node::run::genesis_path(&dir))?)?;
+            let genesis = Genesis::parse(&std::fs::read_to_string(
+                stigmer_node::run::genesis_path(&dir),
+            )?)?;
             let dc = genesis.dcs.first().ok_or("the genesis has no DC")?;
             let dc_id: stigmer_protocol::DcId = match &dc.dc {
                 stigmer_node::json::OperationJson::CreateDc { id, .. } => id.parse()?,
@@ -64,7 +65,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .collect::<Result<Vec<_>, _>>()?;
                 timestamp_ms += 200;
                 let (block, applied) = chain.propose(timestamp_ms, txs)?;
-                if let Some(refused) = applied.outcomes.iter().find_map(|o| o.result.as_ref().err()) {
+                if let Some(refused) = applied
+                    .outcomes
+                    .iter()
+                    .find_map(|o| o.result.as_ref().err())
+                {
                     return Err(format!("a contribution was refused: {refused}").into());
                 }
                 store.commit_block(&block, &applied.outcomes, &applied.changed_leaves)?;
@@ -101,7 +106,10 @@ fn submit(
         .call()?
         .body_mut()
         .read_json()?;
-    let chain_id = status["chain_id"].as_str().ok_or("no chain id")?.to_string();
+    let chain_id = status["chain_id"]
+        .as_str()
+        .ok_or("no chain id")?
+        .to_string();
     let nonces: serde_json::Value = ureq::get(format!("{url}/api/v1/agents/{agent}/nonce"))
         .call()?
         .body_mut()

@@ -698,10 +698,7 @@ async fn block(
     let transactions = (0u32..)
         .zip(&block.txs)
         .map(|(index, tx)| {
-            let outcome = store
-                .outcome(TxLocation { height, index })
-                .ok()
-                .flatten();
+            let outcome = store.outcome(TxLocation { height, index }).ok().flatten();
             BlockTransaction {
                 hash: tx.hash().to_string(),
                 ok: matches!(outcome, Some(Ok(()))),
@@ -793,7 +790,11 @@ async fn dcs(
     let limit = query.limit(pages::DCS)?;
     let after = query.cursor_with(parse_dc)?;
     let chain = finalized.read();
-    let mut dcs: Vec<&Dc> = chain.state.dcs_after(after.as_ref()).take(limit + 1).collect();
+    let mut dcs: Vec<&Dc> = chain
+        .state
+        .dcs_after(after.as_ref())
+        .take(limit + 1)
+        .collect();
     let next = pages::next_after(&mut dcs, limit, |dc| dc.id.to_string());
     Ok(Json(DcList {
         dcs: dcs.into_iter().map(dc_summary).collect(),
@@ -1047,8 +1048,7 @@ async fn contribution(
         0,
         pages::EVALUATIONS.default,
     );
-    let (thanks, thanks_next) =
-        pages::thanks_page(dc, contribution, 0, pages::EVALUATIONS.default);
+    let (thanks, thanks_next) = pages::thanks_page(dc, contribution, 0, pages::EVALUATIONS.default);
     Ok(Json(ContributionDetail {
         summary: contribution_summary(dc, contribution),
         evaluations,
@@ -1225,13 +1225,8 @@ async fn agent(
     let state = &chain.state;
     let (memberships, memberships_next) =
         pages::memberships_page(state, &agent, None, pages::MEMBERSHIPS.default);
-    let (log, log_next) = pages::log_page(
-        &chain,
-        finalized.store(),
-        &agent,
-        None,
-        pages::LOG.default,
-    );
+    let (log, log_next) =
+        pages::log_page(&chain, finalized.store(), &agent, None, pages::LOG.default);
     let next_nonce = chain.next_nonce(&agent);
     if memberships.is_empty() && log.is_empty() && next_nonce == 0 {
         return Err(not_found_error(format!("no agent {agent} on this ledger")));

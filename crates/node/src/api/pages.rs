@@ -119,7 +119,11 @@ impl PageQuery {
 /// Cuts `items` (fetched with one extra to learn whether more follow) to
 /// `limit`, and returns the cursor of the next page: `key` of the last item
 /// kept, or `None` when nothing follows.
-pub fn next_after<T>(items: &mut Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Option<String> {
+pub fn next_after<T>(
+    items: &mut Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> String,
+) -> Option<String> {
     if items.len() <= limit {
         return None;
     }
@@ -133,7 +137,11 @@ pub fn members_page(dc: &Dc, start: usize, limit: usize) -> (Vec<MemberSummary>,
     let page = all.get(start..).unwrap_or_default();
     let end = start.saturating_add(limit);
     let next = (end < all.len()).then(|| end.to_string());
-    let members = page.iter().take(limit).map(|m| member_view(dc, m)).collect();
+    let members = page
+        .iter()
+        .take(limit)
+        .map(|m| member_view(dc, m))
+        .collect();
     (members, next)
 }
 
