@@ -71,6 +71,12 @@ impl Header {
         })
     }
 
+    /// The header at the start of an encoded block, without decoding (or
+    /// checking) the transactions after it.
+    pub fn decode_prefix(bytes: &[u8]) -> Result<Header, LedgerError> {
+        Header::decode_from(&mut Decoder::new(bytes))
+    }
+
     /// The block's id: the hash of its header (which commits to the rest).
     pub fn hash(&self) -> Hash {
         Hash::of(&self.encode())

@@ -9,9 +9,9 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use crate::block::Block;
+use crate::block::{Block, Header};
 use crate::chain::TxOutcome;
 use crate::{Hash, LedgerError};
 
@@ -19,6 +19,9 @@ use crate::{Hash, LedgerError};
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 /// transaction hash -> height (8 bytes LE) and index in the block (4 bytes LE).
 const TX_INDEX: TableDefinition<&[u8; 32], &[u8; 12]> = TableDefinition::new("tx_index");
+/// (height, index) -> transaction hash: the inverse of `TX_INDEX`, so that
+/// "which transaction caused this" is one lookup, without decoding a block.
+const TX_HASHES: TableDefinition<(u64, u32), &[u8; 32]> = TableDefinition::new("tx_hashes");
 /// (height, index) -> outcome: 0 for success, or 1 and the refusal message.
 const OUTCOMES: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("outcomes");
 /// leaf key -> value: the state as of `applied_height`.
@@ -77,7 +80,17 @@ impl Store {
                 }
             }
             write.open_table(BLOCKS).map_err(storage)?;
-            write.open_table(TX_INDEX).map_err(storage)?;
+            let index = write.open_table(TX_INDEX).map_err(storage)?;
+            let mut hashes = write.open_table(TX_HASHES).map_err(storage)?;
+            // A store written before `TX_HASHES` existed: fill it once.
+            if hashes.len().map_err(storage)? < index.len().map_err(storage)? {
+                for entry in index.iter().map_err(storage)? {
+                    let (hash, location) = entry.map_err(storage)?;
+                    hashes
+                        .insert(decode_location(location.value()), hash.value())
+                        .map_err(storage)?;
+                }
+            }
             write.open_table(OUTCOMES).map_err(storage)?;
             write.open_table(LEAVES).map_err(storage)?;
         }
@@ -168,6 +181,7 @@ impl Store {
                 .insert(height, &encoded[..])
                 .map_err(storage)?;
             let mut index_table = write.open_table(TX_INDEX).map_err(storage)?;
+            let mut hash_table = write.open_table(TX_HASHES).map_err(storage)?;
             let mut outcome_table = write.open_table(OUTCOMES).map_err(storage)?;
             for (index, outcome) in (0u32..).zip(outcomes) {
                 let mut location = [0u8; 12];
@@ -175,6 +189,9 @@ impl Store {
                 location[8..].copy_from_slice(&index.to_le_bytes());
                 index_table
                     .insert(&outcome.hash.0, &location)
+                    .map_err(storage)?;
+                hash_table
+                    .insert((height, index), &outcome.hash.0)
                     .map_err(storage)?;
                 let encoded_outcome = match &outcome.result {
                     Ok(_) => vec![0],
@@ -235,20 +252,41 @@ impl Store {
         Ok(Some(block))
     }
 
+    /// The header of block `height`, without decoding its transactions.
+    pub fn header(&self, height: u64) -> Result<Option<Header>, LedgerError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let blocks = read.open_table(BLOCKS).map_err(storage)?;
+        let Some(bytes) = blocks.get(height).map_err(storage)? else {
+            return Ok(None);
+        };
+        let header = Header::decode_prefix(bytes.value())?;
+        if header.height != height {
+            return Err(LedgerError::Storage(format!(
+                "the block stored at {height} says it is {}",
+                header.height
+            )));
+        }
+        Ok(Some(header))
+    }
+
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, LedgerError> {
         let read = self.db.begin_read().map_err(storage)?;
         let index = read.open_table(TX_INDEX).map_err(storage)?;
-        Ok(index.get(&hash.0).map_err(storage)?.map(|value| {
-            let bytes = value.value();
-            let mut height = [0u8; 8];
-            height.copy_from_slice(&bytes[..8]);
-            let mut position = [0u8; 4];
-            position.copy_from_slice(&bytes[8..]);
-            TxLocation {
-                height: u64::from_le_bytes(height),
-                index: u32::from_le_bytes(position),
-            }
-        }))
+        Ok(index
+            .get(&hash.0)
+            .map_err(storage)?
+            .map(|value| decode_location(value.value()))
+            .map(|(height, index)| TxLocation { height, index }))
+    }
+
+    /// The hash of the transaction at `location`: one index lookup.
+    pub fn tx_hash(&self, location: TxLocation) -> Result<Option<Hash>, LedgerError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let hashes = read.open_table(TX_HASHES).map_err(storage)?;
+        Ok(hashes
+            .get((location.height, location.index))
+            .map_err(storage)?
+            .map(|value| Hash(*value.value())))
     }
 
     /// The outcome of a stored transaction: `Ok(())` or the refusal message.
@@ -272,5 +310,76 @@ impl Store {
             .get(key)
             .map_err(storage)?
             .map(|v| v.value().to_vec()))
+    }
+}
+
+/// A `TX_INDEX` value: height (8 bytes LE) and index (4 bytes LE).
+fn decode_location(bytes: &[u8; 12]) -> (u64, u32) {
+    let mut height = [0u8; 8];
+    height.copy_from_slice(&bytes[..8]);
+    let mut position = [0u8; 4];
+    position.copy_from_slice(&bytes[8..]);
+    (u64::from_le_bytes(height), u32::from_le_bytes(position))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::Chain;
+    use crate::tx::Keypair;
+
+    /// Every stored transaction's hash is found by its place; a store
+    /// written before the `tx_hashes` table existed gets it at open.
+    #[test]
+    fn hashes_by_place_and_filled_for_old_stores() {
+        let dir = std::env::temp_dir().join(format!("stigmer-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let key = Keypair::from_seed([3; 32]);
+        let mut chain = Chain::new("store-test");
+        let mut expected = Vec::new();
+        {
+            let store = Store::open(&dir, "store-test").unwrap();
+            for height in 1..=3u64 {
+                let txs: Vec<_> = (0..4u64)
+                    .map(|n| {
+                        let nonce = (height - 1) * 4 + n;
+                        let op = stigmer_protocol::Operation::Leave {
+                            dc: "nowhere".parse().unwrap(),
+                        };
+                        key.sign("store-test", nonce, op).verified().unwrap()
+                    })
+                    .collect();
+                let (block, applied) = chain.propose(height * 1_000, txs).unwrap();
+                for (index, tx) in (0u32..).zip(&block.txs) {
+                    expected.push((TxLocation { height, index }, tx.hash()));
+                }
+                store
+                    .commit_block(&block, &applied.outcomes, &applied.changed_leaves)
+                    .unwrap();
+                assert_eq!(store.header(height).unwrap().as_ref(), Some(&block.header));
+            }
+            for (location, hash) in &expected {
+                assert_eq!(store.tx_hash(*location).unwrap(), Some(*hash));
+            }
+            assert_eq!(
+                store
+                    .tx_hash(TxLocation {
+                        height: 9,
+                        index: 0
+                    })
+                    .unwrap(),
+                None
+            );
+            // As a store of an earlier version: no such table.
+            let write = store.db.begin_write().unwrap();
+            write.delete_table(TX_HASHES).unwrap();
+            write.commit().unwrap();
+        }
+        let store = Store::open(&dir, "store-test").unwrap();
+        for (location, hash) in &expected {
+            assert_eq!(store.tx_hash(*location).unwrap(), Some(*hash));
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

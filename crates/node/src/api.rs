@@ -1,6 +1,9 @@
 //! The HTTP API, JSON under `/api/v1`. ALPHA.
 //!
-//! Reads show the finalized chain only. Errors are `{"error": "..."}` with a
+//! Reads show the finalized chain only, and never take the lock consensus
+//! works under: they read [`Finalized`] (see `ledger`'s module docs), one
+//! bounded page at a time. Every list is paginated ([`pages`]).
+//! Errors are `{"error": "..."}` with a
 //! 4xx status that says whose fault it was; malformed input never reaches a
 //! 5xx.
 //!
@@ -15,7 +18,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{
-    DefaultBodyLimit, Extension, FromRequest, FromRequestParts, Path, Query, State,
+    DefaultBodyLimit, Extension, FromRef, FromRequest, FromRequestParts, Path, Query, State,
 };
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -25,6 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use stigmer_ledger::Hash;
 use stigmer_ledger::block::Block;
+use stigmer_ledger::chain::Chain;
 use stigmer_ledger::store::TxLocation;
 use stigmer_ledger::tx::{SignedTransaction, TX_BYTES_MAX, hex};
 use stigmer_protocol::state::{Contribution, Dc, Event, Member, MemberStatus};
@@ -35,12 +39,13 @@ use utoipa_axum::routes;
 
 use crate::NodeError;
 use crate::json::{Decimal, ParamsJson, TransactionJson, TypeJson};
-use crate::ledger::NodeLedger;
+use crate::ledger::{Finalized, NodeLedger};
 use crate::serve::{ApiLimits, EventStreams};
 
 pub mod doc;
 #[cfg(test)]
 mod flood_tests;
+pub mod pages;
 pub mod sync;
 #[cfg(test)]
 mod tests;
@@ -49,13 +54,39 @@ use doc::{AgentIdText, HashHex, Hex, SignedDecimal};
 
 pub type Shared = Arc<Mutex<NodeLedger>>;
 
+/// The finalized ledger, as read handlers see it: without the lock of
+/// [`Shared`].
+pub type Reads = Arc<Finalized>;
+
+/// What the handlers are given: the node's ledger (for submissions and the
+/// pool, O(1) questions only) and the finalized ledger to read.
+#[derive(Clone)]
+pub struct ApiState {
+    ledger: Shared,
+    finalized: Reads,
+}
+
+impl FromRef<ApiState> for Shared {
+    fn from_ref(state: &ApiState) -> Shared {
+        Arc::clone(&state.ledger)
+    }
+}
+
+impl FromRef<ApiState> for Reads {
+    fn from_ref(state: &ApiState) -> Reads {
+        Arc::clone(&state.finalized)
+    }
+}
+
 /// How long `?wait=true` waits for finality at most.
 pub const WAIT_FINALIZED_MS_MAX: u64 = 30_000;
 /// Most blocks one listing returns.
 pub const BLOCKS_PER_PAGE_MAX: u64 = 100;
+/// Most points of a DC's history.
+pub const HISTORY_POINTS_MAX: usize = 500;
 
 /// The `/api/v1` routes, each with its OpenAPI operation.
-fn documented_routes() -> OpenApiRouter<Shared> {
+fn documented_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(doc::base())
         .routes(routes!(status))
         .routes(routes!(submit))
@@ -64,9 +95,15 @@ fn documented_routes() -> OpenApiRouter<Shared> {
         .routes(routes!(block))
         .routes(routes!(dcs))
         .routes(routes!(dc))
+        .routes(routes!(pages::dc_members))
+        .routes(routes!(pages::dc_contributions))
         .routes(routes!(contribution))
+        .routes(routes!(pages::contribution_evaluations))
+        .routes(routes!(pages::contribution_thanks))
         .routes(routes!(account_proof))
         .routes(routes!(agent))
+        .routes(routes!(pages::agent_log))
+        .routes(routes!(pages::agent_memberships))
         .routes(routes!(nonce))
         .routes(routes!(dc_history))
         .routes(routes!(events))
@@ -91,10 +128,12 @@ pub const REQUEST_BODY_BYTES_MAX: usize = 8 * TX_BYTES_MAX as usize;
 /// `{"error": "..."}`.
 pub fn router_with(ledger: Shared, limits: &ApiLimits) -> Router {
     let (api, _) = documented_routes().split_for_parts();
+    let finalized = lock(&ledger).finalized();
+    let state = ApiState { ledger, finalized };
     api.merge(crate::ui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(ledger)
+        .with_state(state)
         .layer(axum::middleware::map_response(errors_as_json))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .layer(Extension(EventStreams::new(limits)))
@@ -331,24 +370,33 @@ pub enum NodeRole {
     tag = "chain",
     responses((status = 200, description = "Where the chain is", body = NodeStatus))
 )]
-async fn status(State(ledger): State<Shared>) -> ApiResult<NodeStatus> {
-    let ledger = lock(&ledger);
-    let chain = ledger.chain();
+async fn status(
+    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
+) -> ApiResult<NodeStatus> {
+    // O(1) under the node's lock, released before the chain is read (lock
+    // order: see `ledger`).
+    let (role, pending_transactions) = {
+        let ledger = lock(&ledger);
+        let role = if ledger.upstreams().is_empty() {
+            NodeRole::Validator
+        } else {
+            NodeRole::FullNode
+        };
+        (role, ledger.mempool().len())
+    };
+    let chain = finalized.read();
     Ok(Json(NodeStatus {
         chain_id: chain.chain_id.clone(),
         height: chain.height,
         tip: chain.tip.to_string(),
         state_root: chain.state_root().to_string(),
         timestamp_ms: chain.tip_timestamp_ms,
-        validators: ledger.genesis().validators.clone(),
-        role: if ledger.upstreams().is_empty() {
-            NodeRole::Validator
-        } else {
-            NodeRole::FullNode
-        },
+        validators: finalized.genesis().validators.clone(),
+        role,
         transactions: chain.n_transactions,
-        pending_transactions: ledger.mempool().len(),
-        dcs: chain.state.dcs().count(),
+        pending_transactions,
+        dcs: chain.state.n_dcs(),
     }))
 }
 
@@ -475,6 +523,7 @@ fn parse_submission(bytes: &[u8]) -> Result<Submission, String> {
 )]
 async fn submit(
     State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiQuery(query): ApiQuery<SubmitQuery>,
     SubmissionBody(submission): SubmissionBody,
 ) -> Result<Response, ApiError> {
@@ -506,7 +555,7 @@ async fn submit(
     if query.wait {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(WAIT_FINALIZED_MS_MAX);
         loop {
-            if lock(&ledger)
+            if finalized
                 .store()
                 .tx_location(&hash)
                 .map_err(storage_error)?
@@ -520,7 +569,7 @@ async fn submit(
             }
         }
     }
-    let answer = transaction_view(&lock(&ledger), &hash)?;
+    let answer = transaction_view(&finalized, &ledger, &hash)?;
     let status = if matches!(answer, TransactionStatus::Finalized(_)) {
         StatusCode::OK
     } else {
@@ -629,10 +678,18 @@ pub enum PendingState {
     Unknown,
 }
 
-fn transaction_view(ledger: &NodeLedger, hash: &Hash) -> Result<TransactionStatus, ApiError> {
-    let location = ledger.store().tx_location(hash).map_err(storage_error)?;
+/// Reads the store (no lock: redb reads are snapshots), and asks the pool
+/// (under the node's lock, one lookup) only if the transaction is not
+/// finalized.
+fn transaction_view(
+    finalized: &Finalized,
+    ledger: &Shared,
+    hash: &Hash,
+) -> Result<TransactionStatus, ApiError> {
+    let store = finalized.store();
+    let location = store.tx_location(hash).map_err(storage_error)?;
     let Some(location) = location else {
-        let status = if ledger.mempool().contains(hash) {
+        let status = if lock(ledger).mempool().contains(hash) {
             PendingState::Pending
         } else {
             PendingState::Unknown
@@ -642,12 +699,11 @@ fn transaction_view(ledger: &NodeLedger, hash: &Hash) -> Result<TransactionStatu
             status,
         }));
     };
-    let block = ledger
-        .store()
+    let block = store
         .block(location.height)
         .map_err(storage_error)?
         .ok_or_else(|| storage_error("an indexed block is missing"))?;
-    let outcome = ledger.store().outcome(location).map_err(storage_error)?;
+    let outcome = store.outcome(location).map_err(storage_error)?;
     let tx = block.txs.get(location.index as usize);
     Ok(TransactionStatus::Finalized(Box::new(
         FinalizedTransaction {
@@ -676,11 +732,12 @@ fn transaction_view(ledger: &NodeLedger, hash: &Hash) -> Result<TransactionStatu
 )]
 async fn transaction(
     State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiPath(hash): ApiPath<String>,
 ) -> ApiResult<TransactionStatus> {
     let hash =
         Hash::parse(&hash).ok_or_else(|| bad_request("a transaction hash is 64 hex digits"))?;
-    let answer = transaction_view(&lock(&ledger), &hash)?;
+    let answer = transaction_view(&finalized, &ledger, &hash)?;
     if let TransactionStatus::Pending(PendingTransaction {
         status: PendingState::Unknown,
         ..
@@ -749,17 +806,17 @@ pub struct BlockPage {
     )
 )]
 async fn blocks(
-    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiQuery(query): ApiQuery<BlocksQuery>,
 ) -> ApiResult<BlockPage> {
-    let ledger = lock(&ledger);
-    let tip = ledger.chain().height;
+    // Blocks are read from the store (snapshots), with no lock held.
+    let tip = finalized.read().height;
     let top = query.before.map_or(tip, |b| b.min(tip));
     let limit = query.limit.unwrap_or(20).clamp(1, BLOCKS_PER_PAGE_MAX);
     let mut headers = Vec::new();
     let mut height = top;
     while height >= 1 && (headers.len() as u64) < limit {
-        if let Some(block) = ledger.store().block(height).map_err(storage_error)? {
+        if let Some(block) = finalized.store().block(height).map_err(storage_error)? {
             headers.push(header_view(&block));
         }
         height -= 1;
@@ -775,6 +832,12 @@ async fn blocks(
 pub struct BlockDetail {
     #[serde(flatten)]
     pub header: BlockHeader,
+    /// True for height 0 only: the genesis, which is not a block of
+    /// transactions. Its `hash` is the genesis hash (the parent of block 1),
+    /// its `state_root` the state after the genesis's operations (see
+    /// `/api/v1/genesis`), its `parent` and `tx_root` are all zeros, and it
+    /// has no transactions.
+    pub genesis: bool,
     pub transactions: Vec<BlockTransaction>,
 }
 
@@ -793,36 +856,49 @@ pub struct BlockTransaction {
     pub encoded: String,
 }
 
-/// A finalized block with its transactions and their outcomes.
+/// A finalized block with its transactions and their outcomes. Height 0 is
+/// the genesis: its hash, time and state root, and no transactions (what it
+/// created is in `/api/v1/genesis`).
 #[utoipa::path(
     get,
     path = "/api/v1/blocks/{height}",
     tag = "chain",
-    params(("height" = u64, Path, description = "The block's height, from 1")),
+    params(("height" = u64, Path, description = "The block's height; 0 for the genesis")),
     responses(
-        (status = 200, description = "The block", body = BlockDetail),
+        (status = 200, description = "The block, or the genesis at 0", body = BlockDetail),
         (status = 400, description = "Not a height", body = ErrorBody),
         (status = 404, description = "Not finalized yet", body = ErrorBody),
     )
 )]
 async fn block(
-    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiPath(height): ApiPath<u64>,
 ) -> ApiResult<BlockDetail> {
-    let ledger = lock(&ledger);
-    let block = ledger
-        .store()
+    if height == 0 {
+        let genesis = finalized.genesis();
+        return Ok(Json(BlockDetail {
+            header: BlockHeader {
+                height: 0,
+                hash: genesis.hash().to_string(),
+                parent: Hash::ZERO.to_string(),
+                timestamp_ms: genesis.timestamp_ms,
+                tx_root: Hash::ZERO.to_string(),
+                state_root: finalized.genesis_state_root().to_string(),
+                n_transactions: 0,
+            },
+            genesis: true,
+            transactions: Vec::new(),
+        }));
+    }
+    let store = finalized.store();
+    let block = store
         .block(height)
         .map_err(storage_error)?
         .ok_or_else(|| not_found_error(format!("no block {height} yet")))?;
     let transactions = (0u32..)
         .zip(&block.txs)
         .map(|(index, tx)| {
-            let outcome = ledger
-                .store()
-                .outcome(TxLocation { height, index })
-                .ok()
-                .flatten();
+            let outcome = store.outcome(TxLocation { height, index }).ok().flatten();
             BlockTransaction {
                 hash: tx.hash().to_string(),
                 ok: matches!(outcome, Some(Ok(()))),
@@ -834,6 +910,7 @@ async fn block(
         .collect();
     Ok(Json(BlockDetail {
         header: header_view(&block),
+        genesis: false,
         transactions,
     }))
 }
@@ -842,9 +919,8 @@ fn parse_dc(text: &str) -> Result<DcId, ApiError> {
     DcId::new(text).map_err(|e| bad_request(e.to_string()))
 }
 
-fn find_dc<'l>(ledger: &'l NodeLedger, id: &DcId) -> Result<&'l Dc, ApiError> {
-    ledger
-        .chain()
+fn find_dc<'c>(chain: &'c Chain, id: &DcId) -> Result<&'c Dc, ApiError> {
+    chain
         .state
         .dc(id)
         .ok_or_else(|| not_found_error(format!("there is no DC {id:?}")))
@@ -886,23 +962,44 @@ fn dc_summary(dc: &Dc) -> DcSummary {
     }
 }
 
-/// Every DC.
+/// A page of DCs, in id order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DcList {
     pub dcs: Vec<DcSummary>,
+    /// The `cursor` of the next page; null on the last.
+    #[schema(required = true)]
+    pub next: Option<String>,
 }
 
-/// Every DC, in a few figures each.
+/// The DCs, in a few figures each, in id order: 50 a page by default, at
+/// most 100 (the cursor is the last DC id of the page).
 #[utoipa::path(
     get,
     path = "/api/v1/dcs",
     tag = "dcs",
-    responses((status = 200, description = "Every DC", body = DcList))
+    params(pages::PageQuery),
+    responses(
+        (status = 200, description = "A page of DCs", body = DcList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+    )
 )]
-async fn dcs(State(ledger): State<Shared>) -> ApiResult<DcList> {
-    let ledger = lock(&ledger);
-    let dcs = ledger.chain().state.dcs().map(dc_summary).collect();
-    Ok(Json(DcList { dcs }))
+async fn dcs(
+    State(finalized): State<Reads>,
+    ApiQuery(query): ApiQuery<pages::PageQuery>,
+) -> ApiResult<DcList> {
+    let limit = query.limit(pages::DCS)?;
+    let after = query.cursor_with(parse_dc)?;
+    let chain = finalized.read();
+    let mut dcs: Vec<&Dc> = chain
+        .state
+        .dcs_after(after.as_ref())
+        .take(limit + 1)
+        .collect();
+    let next = pages::next_after(&mut dcs, limit, |dc| dc.id.to_string());
+    Ok(Json(DcList {
+        dcs: dcs.into_iter().map(dc_summary).collect(),
+        next,
+    }))
 }
 
 /// A member's standing in a DC: `member` (active), `left`, or
@@ -1002,8 +1099,8 @@ fn contribution_summary(dc: &Dc, contribution: &Contribution) -> ContributionSum
     }
 }
 
-/// A DC: its figures, parameters, contribution types, members and
-/// contributions.
+/// A DC: its figures, parameters, contribution types, and the first pages
+/// of its accounts and contributions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DcDetail {
     #[serde(flatten)]
@@ -1011,12 +1108,23 @@ pub struct DcDetail {
     pub params: ParamsJson,
     /// Its contribution types, by name.
     pub types: BTreeMap<String, TypeJson>,
-    /// Every account, members who left and token holders included.
+    /// The first page of its accounts, in the order they were opened
+    /// (members who left and token holders included).
     pub members: Vec<MemberSummary>,
+    /// The `cursor` of `/api/v1/dcs/{dc}/members` for the next page; null if
+    /// this is all.
+    #[schema(required = true)]
+    pub members_next: Option<String>,
+    /// The first page of its contributions, newest first.
     pub contributions: Vec<ContributionSummary>,
+    /// The `cursor` of `/api/v1/dcs/{dc}/contributions` for the next page;
+    /// null if this is all.
+    #[schema(required = true)]
+    pub contributions_next: Option<String>,
 }
 
-/// A DC with its members and contributions.
+/// A DC with the first pages of its accounts (100) and contributions (50,
+/// newest first); the rest are under `/members` and `/contributions`.
 #[utoipa::path(
     get,
     path = "/api/v1/dcs/{dc}",
@@ -1028,9 +1136,12 @@ pub struct DcDetail {
         (status = 404, description = "No such DC", body = ErrorBody),
     )
 )]
-async fn dc(State(ledger): State<Shared>, ApiPath(id): ApiPath<String>) -> ApiResult<DcDetail> {
-    let ledger = lock(&ledger);
-    let dc = find_dc(&ledger, &parse_dc(&id)?)?;
+async fn dc(State(finalized): State<Reads>, ApiPath(id): ApiPath<String>) -> ApiResult<DcDetail> {
+    let chain = finalized.read();
+    let dc = find_dc(&chain, &parse_dc(&id)?)?;
+    let (members, members_next) = pages::members_page(dc, 0, pages::MEMBERS.default);
+    let (contributions, contributions_next) =
+        pages::contributions_page(dc, None, pages::CONTRIBUTIONS.default);
     Ok(Json(DcDetail {
         summary: dc_summary(dc),
         params: ParamsJson::from(&dc.params),
@@ -1039,12 +1150,10 @@ async fn dc(State(ledger): State<Shared>, ApiPath(id): ApiPath<String>) -> ApiRe
             .iter()
             .map(|(name, kind)| (name.to_string(), TypeJson::from(kind)))
             .collect(),
-        members: dc.members().iter().map(|m| member_view(dc, m)).collect(),
-        contributions: dc
-            .contributions()
-            .iter()
-            .map(|c| contribution_summary(dc, c))
-            .collect(),
+        members,
+        members_next,
+        contributions,
+        contributions_next,
     }))
 }
 
@@ -1053,9 +1162,18 @@ async fn dc(State(ledger): State<Shared>, ApiPath(id): ApiPath<String>) -> ApiRe
 pub struct ContributionDetail {
     #[serde(flatten)]
     pub summary: ContributionSummary,
-    /// Every evaluation, superseded ones included, in order.
+    /// The first page of its evaluations, superseded ones included, in
+    /// order.
     pub evaluations: Vec<EvaluationRecord>,
+    /// The `cursor` of `.../evaluations` for the next page; null if this is
+    /// all.
+    #[schema(required = true)]
+    pub evaluations_next: Option<String>,
+    /// The first page of the thanks it received, in order.
     pub thanks: Vec<ThanksRecord>,
+    /// The `cursor` of `.../thanks` for the next page; null if this is all.
+    #[schema(required = true)]
+    pub thanks_next: Option<String>,
 }
 
 /// An evaluation and the figures it was weighed with.
@@ -1100,8 +1218,8 @@ pub struct ThanksRecord {
     pub from: Option<String>,
 }
 
-/// A contribution with its evaluations (and the figures each was weighed
-/// with) and thanks.
+/// A contribution with the first pages (100 each) of its evaluations (and
+/// the figures each was weighed with) and thanks.
 #[utoipa::path(
     get,
     path = "/api/v1/dcs/{dc}/contributions/{id}",
@@ -1117,53 +1235,69 @@ pub struct ThanksRecord {
     )
 )]
 async fn contribution(
-    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiPath((dc_id, id)): ApiPath<(String, String)>,
 ) -> ApiResult<ContributionDetail> {
-    let ledger = lock(&ledger);
-    let dc = find_dc(&ledger, &parse_dc(&dc_id)?)?;
-    let id = ContributionId::new(&id).map_err(|e| bad_request(e.to_string()))?;
-    let contribution = dc
-        .contribution(&id)
-        .ok_or_else(|| not_found_error(format!("DC {dc_id:?} has no contribution {id:?}")))?;
-    let evaluations = contribution
-        .evaluations
-        .iter()
-        .map(|evaluation| {
-            let figures = &evaluation.snapshot;
-            EvaluationRecord {
-                evaluator: dc
-                    .member_at(evaluation.evaluator)
-                    .map(|m| m.agent.to_string()),
-                value: Decimal(evaluation.value),
-                superseded: evaluation.superseded,
-                transaction: origin_view(&ledger, evaluation.op),
-                figures: EvaluationFigures {
-                    evaluator_reputation: Decimal(figures.evaluator_reputation),
-                    engaged_reputation: Decimal(figures.engaged_reputation),
-                    agreeing_reputation: Decimal(figures.agreeing_reputation),
-                    total_reputation: Decimal(figures.total_reputation),
-                    upvoted_reputation: Decimal(figures.upvoted_reputation),
-                    median: Decimal(figures.median),
-                    score_max_before: Decimal(figures.score_max_before),
-                    score_max_after: Decimal(figures.score_max_after),
-                    first: figures.first,
-                },
-            }
-        })
-        .collect();
-    let thanks = contribution
-        .thanks
-        .iter()
-        .map(|t| ThanksRecord {
-            from: dc.member_at(t.from).map(|m| m.agent.to_string()),
-        })
-        .collect();
+    let chain = finalized.read();
+    let (dc, contribution) = find_contribution(&chain, &dc_id, &id)?;
+    let (evaluations, evaluations_next) = pages::evaluations_page(
+        &chain,
+        finalized.store(),
+        dc,
+        contribution,
+        0,
+        pages::EVALUATIONS.default,
+    );
+    let (thanks, thanks_next) = pages::thanks_page(dc, contribution, 0, pages::EVALUATIONS.default);
     Ok(Json(ContributionDetail {
         summary: contribution_summary(dc, contribution),
         evaluations,
+        evaluations_next,
         thanks,
+        thanks_next,
     }))
+}
+
+fn find_contribution<'c>(
+    chain: &'c Chain,
+    dc_id: &str,
+    id: &str,
+) -> Result<(&'c Dc, &'c Contribution), ApiError> {
+    let dc = find_dc(chain, &parse_dc(dc_id)?)?;
+    let id = ContributionId::new(id).map_err(|e| bad_request(e.to_string()))?;
+    let contribution = dc
+        .contribution(&id)
+        .ok_or_else(|| not_found_error(format!("DC {dc_id:?} has no contribution {id:?}")))?;
+    Ok((dc, contribution))
+}
+
+/// An evaluation as the API shows it.
+fn evaluation_record(
+    chain: &Chain,
+    store: &stigmer_ledger::store::Store,
+    dc: &Dc,
+    evaluation: &stigmer_protocol::Evaluation,
+) -> EvaluationRecord {
+    let figures = &evaluation.snapshot;
+    EvaluationRecord {
+        evaluator: dc
+            .member_at(evaluation.evaluator)
+            .map(|m| m.agent.to_string()),
+        value: Decimal(evaluation.value),
+        superseded: evaluation.superseded,
+        transaction: origin_view(chain, store, evaluation.op),
+        figures: EvaluationFigures {
+            evaluator_reputation: Decimal(figures.evaluator_reputation),
+            engaged_reputation: Decimal(figures.engaged_reputation),
+            agreeing_reputation: Decimal(figures.agreeing_reputation),
+            total_reputation: Decimal(figures.total_reputation),
+            upvoted_reputation: Decimal(figures.upvoted_reputation),
+            median: Decimal(figures.median),
+            score_max_before: Decimal(figures.score_max_before),
+            score_max_after: Decimal(figures.score_max_after),
+            first: figures.first,
+        },
+    }
 }
 
 /// The transaction behind a change: its place in a block, or the genesis.
@@ -1185,20 +1319,24 @@ pub enum TransactionOrigin {
     },
 }
 
-/// The transaction behind a protocol operation, if it came from a block.
-fn origin_view(ledger: &NodeLedger, op: u64) -> Option<TransactionOrigin> {
-    match ledger.chain().origin(op) {
+/// The transaction behind a protocol operation, if it came from a block:
+/// its place from the chain, its hash from the store's index (one lookup,
+/// no block decoded).
+fn origin_view(
+    chain: &Chain,
+    store: &stigmer_ledger::store::Store,
+    op: u64,
+) -> Option<TransactionOrigin> {
+    match chain.origin(op) {
         Some(origin) if origin.height > 0 => {
-            let hash = ledger
-                .store()
-                .block(origin.height)
+            let hash = store
+                .tx_hash(TxLocation {
+                    height: origin.height,
+                    index: origin.index,
+                })
                 .ok()
                 .flatten()
-                .and_then(|b| {
-                    b.txs
-                        .get(origin.index as usize)
-                        .map(|tx| tx.hash().to_string())
-                });
+                .map(|hash| hash.to_string());
             Some(TransactionOrigin::Block {
                 height: origin.height,
                 index: origin.index,
@@ -1213,16 +1351,29 @@ fn origin_view(ledger: &NodeLedger, op: u64) -> Option<TransactionOrigin> {
     }
 }
 
-/// An agent: its accounts in every DC and its action log.
+/// An agent: the first pages of its accounts and of its action log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AgentDetail {
     #[schema(value_type = AgentIdText)]
     pub agent: String,
     /// The next nonce after its finalized transactions.
     pub next_nonce: u64,
+    /// In how many DCs it holds an account.
+    pub n_memberships: usize,
+    /// Its accounts, in DC id order: the first page.
     pub memberships: Vec<AgentMembership>,
-    /// Every change to its accounts, oldest first.
+    /// The `cursor` of `/api/v1/agents/{agent}/memberships` for the next
+    /// page; null if this is all.
+    #[schema(required = true)]
+    pub memberships_next: Option<String>,
+    /// How many entries its action log has.
+    pub n_log_entries: usize,
+    /// The changes to its accounts, newest first: the first page.
     pub log: Vec<LogEntryView>,
+    /// The `cursor` of `/api/v1/agents/{agent}/log` for the next page; null
+    /// if this is all.
+    #[schema(required = true)]
+    pub log_next: Option<String>,
 }
 
 /// An agent's account in one DC.
@@ -1251,13 +1402,14 @@ pub struct LogEntryView {
     pub explanation: String,
 }
 
-/// An agent's accounts in every DC and its action log, with each change
-/// explained.
+/// An agent (a key, or a DC's account `dc:<id>`): the first page of its
+/// accounts (50, in DC id order) and of its action log (50, newest first),
+/// each change explained; the rest are under `/memberships` and `/log`.
 #[utoipa::path(
     get,
     path = "/api/v1/agents/{agent}",
     tag = "agents",
-    params(("agent" = AgentIdText, Path, description = "The agent's id")),
+    params(("agent" = AgentIdText, Path, description = "The agent's id, or `dc:<id>`")),
     responses(
         (status = 200, description = "The agent", body = AgentDetail),
         (status = 400, description = "Not a valid agent id", body = ErrorBody),
@@ -1265,53 +1417,64 @@ pub struct LogEntryView {
     )
 )]
 async fn agent(
-    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiPath(agent): ApiPath<String>,
 ) -> ApiResult<AgentDetail> {
-    let ledger = lock(&ledger);
-    let agent = AgentId::new(&agent).map_err(|e| bad_request(e.to_string()))?;
-    let state = &ledger.chain().state;
-    let memberships: Vec<AgentMembership> = state
-        .memberships(&agent)
-        .filter_map(|dc| dc.member(&agent).map(|m| (dc, m)))
-        .map(|(dc, member)| AgentMembership {
-            member: member_view(dc, member),
-            dc: dc.id.to_string(),
-            token_symbol: dc.token_symbol.clone(),
-        })
-        .collect();
-    let log: Vec<LogEntryView> = state
-        .action_log(&agent)
-        .into_iter()
-        .map(|(dc, entry)| {
-            let change = entry.event.change();
-            let signed = |gained: Fixed, lost: Fixed| {
-                if !lost.is_zero() {
-                    format!("-{lost}")
-                } else {
-                    format!("+{gained}")
-                }
-            };
-            LogEntryView {
-                dc: dc.id.to_string(),
-                op: entry.op,
-                transaction: origin_view(&ledger, entry.op),
-                kind: event_kind(&entry.event),
-                reputation_change: signed(change.reputation_gained, change.reputation_lost),
-                tokens_change: signed(change.tokens_gained, change.tokens_lost),
-                explanation: crate::explain::explain(dc, &entry.event),
-            }
-        })
-        .collect();
-    if memberships.is_empty() && log.is_empty() && ledger.chain().next_nonce(&agent) == 0 {
+    let agent = parse_agent(&agent)?;
+    let chain = finalized.read();
+    let state = &chain.state;
+    let (memberships, memberships_next) =
+        pages::memberships_page(state, &agent, None, pages::MEMBERSHIPS.default);
+    let (log, log_next) =
+        pages::log_page(&chain, finalized.store(), &agent, None, pages::LOG.default);
+    let next_nonce = chain.next_nonce(&agent);
+    if memberships.is_empty() && log.is_empty() && next_nonce == 0 {
         return Err(not_found_error(format!("no agent {agent} on this ledger")));
     }
     Ok(Json(AgentDetail {
         agent: agent.to_string(),
-        next_nonce: ledger.chain().next_nonce(&agent),
+        next_nonce,
+        n_memberships: state.n_memberships(&agent),
         memberships,
+        memberships_next,
+        n_log_entries: pages::n_log_entries(state, &agent),
         log,
+        log_next,
     }))
+}
+
+/// An agent id in a path: a key, or a DC's account `dc:<id>`.
+fn parse_agent(text: &str) -> Result<AgentId, ApiError> {
+    match text.strip_prefix(stigmer_protocol::ids::DC_AGENT_PREFIX) {
+        Some(dc) => Ok(AgentId::of_dc(&parse_dc(dc)?)),
+        None => AgentId::new(text).map_err(|e| bad_request(e.to_string())),
+    }
+}
+
+/// A log entry as the API shows it, explained.
+fn log_entry_view(
+    chain: &Chain,
+    store: &stigmer_ledger::store::Store,
+    dc: &Dc,
+    entry: &stigmer_protocol::state::LogEntry,
+) -> LogEntryView {
+    let change = entry.event.change();
+    let signed = |gained: Fixed, lost: Fixed| {
+        if !lost.is_zero() {
+            format!("-{lost}")
+        } else {
+            format!("+{gained}")
+        }
+    };
+    LogEntryView {
+        dc: dc.id.to_string(),
+        op: entry.op,
+        transaction: origin_view(chain, store, entry.op),
+        kind: event_kind(&entry.event),
+        reputation_change: signed(change.reputation_gained, change.reputation_lost),
+        tokens_change: signed(change.tokens_gained, change.tokens_lost),
+        explanation: crate::explain::explain(dc, &entry.event),
+    }
 }
 
 /// An account's leaf and its inclusion proof against the state root.
@@ -1351,13 +1514,12 @@ pub struct AccountProof {
     )
 )]
 async fn account_proof(
-    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiPath((dc_id, agent)): ApiPath<(String, String)>,
 ) -> ApiResult<AccountProof> {
-    let ledger = lock(&ledger);
     let dc = parse_dc(&dc_id)?;
-    let agent = AgentId::new(&agent).map_err(|e| bad_request(e.to_string()))?;
-    let chain = ledger.chain();
+    let agent = parse_agent(&agent)?;
+    let chain = finalized.read();
     let member = chain
         .state
         .dc(&dc)
@@ -1406,8 +1568,8 @@ async fn nonce(
     State(ledger): State<Shared>,
     ApiPath(agent): ApiPath<String>,
 ) -> ApiResult<AgentNonce> {
+    let agent = parse_agent(&agent)?;
     let ledger = lock(&ledger);
-    let agent = AgentId::new(&agent).map_err(|e| bad_request(e.to_string()))?;
     Ok(Json(AgentNonce {
         agent: agent.to_string(),
         next_nonce: ledger.next_nonce(&agent),
@@ -1458,7 +1620,8 @@ fn event_kind(event: &Event) -> EventKind {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DcHistory {
     pub dc: String,
-    /// One point per block in which tokens were created, oldest first.
+    /// One point per block in which tokens were created, oldest first; at
+    /// most 500: beyond, the newest point of each stretch of blocks.
     pub points: Vec<HistoryPoint>,
 }
 
@@ -1489,48 +1652,60 @@ pub struct HistoryPoint {
     )
 )]
 async fn dc_history(
-    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<DcHistory> {
-    let ledger = lock(&ledger);
-    let dc = find_dc(&ledger, &parse_dc(&id)?)?;
+    let id = parse_dc(&id)?;
     // Tokens created in each block: all of them, and those issued for work.
     let mut by_height: BTreeMap<u64, (Fixed, Fixed)> = BTreeMap::new();
-    for member in dc.members() {
-        for entry in &member.log {
-            let minted = entry.event.tokens_minted();
-            if minted == Fixed::ZERO {
-                continue;
+    {
+        let chain = finalized.read();
+        let dc = find_dc(&chain, &id)?;
+        for member in dc.members() {
+            for entry in &member.log {
+                let minted = entry.event.tokens_minted();
+                if minted == Fixed::ZERO {
+                    continue;
+                }
+                let for_work = if matches!(entry.event, Event::Joined { .. }) {
+                    Fixed::ZERO
+                } else {
+                    minted
+                };
+                let height = chain.origin(entry.op).map_or(0, |origin| origin.height);
+                let sums = by_height
+                    .entry(height)
+                    .or_insert((Fixed::ZERO, Fixed::ZERO));
+                sums.0 = sums.0.checked_add(minted).unwrap_or(sums.0);
+                sums.1 = sums.1.checked_add(for_work).unwrap_or(sums.1);
             }
-            let for_work = if matches!(entry.event, Event::Joined { .. }) {
-                Fixed::ZERO
-            } else {
-                minted
-            };
-            let height = ledger
-                .chain()
-                .origin(entry.op)
-                .map_or(0, |origin| origin.height);
-            let sums = by_height
-                .entry(height)
-                .or_insert((Fixed::ZERO, Fixed::ZERO));
-            sums.0 = sums.0.checked_add(minted).unwrap_or(sums.0);
-            sums.1 = sums.1.checked_add(for_work).unwrap_or(sums.1);
         }
     }
+    // Cumulate, then keep the newest point of each stretch, so that the
+    // answer (and the headers read for its times) stays bounded.
     let (mut supply, mut issued) = (Fixed::ZERO, Fixed::ZERO);
-    let mut points = Vec::with_capacity(by_height.len());
-    for (height, (minted, for_work)) in by_height {
-        supply = supply.checked_add(minted).unwrap_or(supply);
-        issued = issued.checked_add(for_work).unwrap_or(issued);
+    let cumulated: Vec<(u64, Fixed, Fixed)> = by_height
+        .into_iter()
+        .map(|(height, (minted, for_work))| {
+            supply = supply.checked_add(minted).unwrap_or(supply);
+            issued = issued.checked_add(for_work).unwrap_or(issued);
+            (height, supply, issued)
+        })
+        .collect();
+    let stretch = cumulated.len().div_ceil(HISTORY_POINTS_MAX).max(1);
+    let mut points = Vec::with_capacity(cumulated.len().min(HISTORY_POINTS_MAX));
+    for chunk in cumulated.chunks(stretch) {
+        let Some(&(height, supply, issued)) = chunk.last() else {
+            continue;
+        };
         let timestamp_ms = if height == 0 {
-            Some(ledger.genesis().timestamp_ms)
+            Some(finalized.genesis().timestamp_ms)
         } else {
-            ledger
+            finalized
                 .store()
-                .block(height)
+                .header(height)
                 .map_err(storage_error)?
-                .map(|block| block.header.timestamp_ms)
+                .map(|header| header.timestamp_ms)
         };
         points.push(HistoryPoint {
             height,
@@ -1540,7 +1715,7 @@ async fn dc_history(
         });
     }
     Ok(Json(DcHistory {
-        dc: dc.id.to_string(),
+        dc: id.to_string(),
         points,
     }))
 }
@@ -1577,7 +1752,7 @@ pub struct BlockEvent {
     ))
 )]
 async fn events(
-    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     Extension(streams): Extension<EventStreams>,
 ) -> Result<
     axum::response::sse::Sse<
@@ -1596,18 +1771,17 @@ async fn events(
             ),
         )
     })?;
-    let heights = lock(&ledger).watch_height();
+    let heights = finalized.watch_height();
     let stream = futures::stream::unfold(
-        (heights, ledger, true, slot),
-        |(mut heights, ledger, first, slot)| async move {
+        (heights, finalized, true, slot),
+        |(mut heights, finalized, first, slot)| async move {
             // The first event describes where the chain is now.
             if !first {
                 heights.changed().await.ok()?;
             }
             heights.borrow_and_update();
             let data = {
-                let ledger = lock(&ledger);
-                let chain = ledger.chain();
+                let chain = finalized.read();
                 BlockEvent {
                     height: chain.height,
                     tip: chain.tip.to_string(),
@@ -1619,7 +1793,7 @@ async fn events(
             let event = SseEvent::default()
                 .event("block")
                 .data(serde_json::to_string(&data).unwrap_or_default());
-            Some((Ok(event), (heights, ledger, false, slot)))
+            Some((Ok(event), (heights, finalized, false, slot)))
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(streams.keep_alive)))

@@ -142,10 +142,8 @@ pub async fn activity(ledger: Shared) {
             // Only act on contributions already on the ledger: one still in
             // the pool may land after the action in the same block.
             let on_ledger = |id: &str| {
-                let dc = ledger
-                    .chain()
-                    .state
-                    .dc(&DEMO_DC.parse().expect("a valid id"));
+                let chain = ledger.chain();
+                let dc = chain.state.dc(&DEMO_DC.parse().expect("a valid id"));
                 let id = id.parse().ok();
                 dc.zip(id)
                     .is_some_and(|(dc, id)| dc.contribution(&id).is_some())

@@ -6,10 +6,31 @@
 //! [`NodeLedger::verify`] checks another validator's proposal,
 //! [`NodeLedger::finalize`] applies and stores a finalized block. The HTTP
 //! API reads the finalized chain only, so what it shows is final.
+//!
+//! # Two locks, so that no read stalls consensus
+//!
+//! The speculative part (head, pending blocks, pool) is consensus's: it sits
+//! in [`NodeLedger`], behind the node's one `Mutex` (`api::Shared`). The
+//! finalized part ([`Finalized`]: the chain as of the last finalized block,
+//! the store, the genesis) is shared through an `Arc` and its chain sits
+//! behind its own `RwLock`. The API reads the finalized part without ever
+//! taking the mutex (only O(1) questions go there: the pool's size, whether
+//! a hash is pending, a nonce), and holds a read guard only for one bounded
+//! page of work (every list is paginated). Consensus takes the write guard
+//! only while [`NodeLedger::finalize`] applies and stores one block; `std`'s
+//! `RwLock` lets a waiting writer in before new readers, so the finalizer
+//! waits at most for the pages being read at that moment. Proposing and
+//! verifying take only read guards (to rebuild the head), so readers never
+//! delay them. A snapshot (an `Arc` of the finalized chain swapped per block)
+//! was the alternative; it would clone the whole state, action logs included,
+//! at every block, which grows with history.
+//!
+//! Lock order: the mutex, then the finalized chain. Code holding a guard
+//! of the finalized chain never takes the mutex.
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures::channel::mpsc::UnboundedSender;
 use stigmer_ledger::block::{BLOCK_TXS_BYTES_MAX, BLOCK_TXS_MAX, Block};
@@ -34,16 +55,63 @@ pub const PROPOSAL_BYTES_MAX: u64 = 2 * 1024 * 1024;
 const _: () =
     assert!(PROPOSAL_BYTES_MAX as usize + 4 * PROPOSAL_TXS_MAX as usize <= BLOCK_TXS_BYTES_MAX);
 
-pub struct NodeLedger {
+/// The finalized ledger: what the API reads, shared with it so that reads
+/// never take the lock consensus works under (see the module docs).
+pub struct Finalized {
     genesis: Genesis,
+    /// The state root right after the genesis (the state of "block 0").
+    genesis_state_root: Hash,
     store: Store,
-    finalized: Chain,
-    /// `finalized` plus the blocks in `pending`.
+    /// The chain as of the last finalized block; written only by
+    /// [`NodeLedger::finalize`], one block at a time.
+    chain: RwLock<Chain>,
+    height_sender: watch::Sender<u64>,
+}
+
+impl Finalized {
+    /// The finalized chain. Hold the guard for bounded work only (a page):
+    /// the finalizer waits for it.
+    pub fn read(&self) -> RwLockReadGuard<'_, Chain> {
+        // A panic while holding the lock would be a bug in the node; a
+        // block is applied whole or the node stops (see `finalize`).
+        self.chain
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Chain> {
+        self.chain
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The state root of the chain at height 0, after the genesis.
+    pub fn genesis_state_root(&self) -> Hash {
+        self.genesis_state_root
+    }
+
+    /// Learn when the finalized height changes.
+    pub fn watch_height(&self) -> watch::Receiver<u64> {
+        self.height_sender.subscribe()
+    }
+}
+
+pub struct NodeLedger {
+    finalized: Arc<Finalized>,
+    /// The finalized chain plus the blocks in `pending`.
     head: Chain,
-    /// Blocks proposed on top of `finalized`, not finalized yet, in order.
+    /// Blocks proposed on top of the finalized chain, not finalized yet, in
+    /// order.
     pending: VecDeque<Block>,
     mempool: Mempool,
-    height_sender: watch::Sender<u64>,
     /// Where transactions submitted here are announced to the other
     /// validators (consensus's gossip task reads it).
     gossip: Option<UnboundedSender<Arc<[u8]>>>,
@@ -56,6 +124,7 @@ impl NodeLedger {
     pub fn open(dir: &Path, genesis: Genesis) -> Result<NodeLedger, NodeError> {
         let store = Store::open(dir, &genesis.chain_id)?;
         let mut chain = genesis.chain()?;
+        let genesis_state_root = chain.state_root();
         let applied = store.applied_height()?;
         for height in 1..=applied {
             let block = store
@@ -65,28 +134,37 @@ impl NodeLedger {
         }
         let (height_sender, _) = watch::channel(chain.height);
         Ok(NodeLedger {
-            genesis,
-            store,
             head: chain.clone(),
-            finalized: chain,
+            finalized: Arc::new(Finalized {
+                genesis,
+                genesis_state_root,
+                store,
+                chain: RwLock::new(chain),
+                height_sender,
+            }),
             pending: VecDeque::new(),
             mempool: Mempool::default(),
-            height_sender,
             gossip: None,
             upstreams: Vec::new(),
         })
     }
 
     pub fn genesis(&self) -> &Genesis {
-        &self.genesis
+        &self.finalized.genesis
     }
 
-    pub fn chain(&self) -> &Chain {
-        &self.finalized
+    /// The finalized chain (a read guard: see [`Finalized::read`]).
+    pub fn chain(&self) -> RwLockReadGuard<'_, Chain> {
+        self.finalized.read()
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.finalized.store
+    }
+
+    /// The finalized ledger, to read without this ledger's lock.
+    pub fn finalized(&self) -> Arc<Finalized> {
+        Arc::clone(&self.finalized)
     }
 
     pub fn mempool(&self) -> &Mempool {
@@ -101,7 +179,7 @@ impl NodeLedger {
 
     /// Learn when the finalized height changes.
     pub fn watch_height(&self) -> watch::Receiver<u64> {
-        self.height_sender.subscribe()
+        self.finalized.watch_height()
     }
 
     /// Accepts a transaction into the pool at `now_ms` (the node's time)
@@ -162,7 +240,7 @@ impl NodeLedger {
     /// Drops the pool's transactions expired at `now_ms`. Costs what it
     /// drops.
     pub fn expire_pending(&mut self, now_ms: u64) {
-        let finalized = &self.finalized;
+        let finalized = self.finalized.read();
         let dropped = self
             .mempool
             .expire(now_ms, |agent| finalized.next_nonce(agent));
@@ -229,7 +307,7 @@ impl NodeLedger {
     /// finalized tip or a block this node proposed or verified).
     pub fn knows(&self, parent: &Hash) -> bool {
         self.head.tip == *parent
-            || self.finalized.tip == *parent
+            || self.finalized.read().tip == *parent
             || self.pending.iter().any(|b| b.hash() == *parent)
     }
 
@@ -238,9 +316,10 @@ impl NodeLedger {
     /// order, must start on a block [`NodeLedger::knows`]; blocks already
     /// finalized are skipped. Each block is checked in full.
     pub fn adopt(&mut self, branch: &[Block]) -> Result<(), NodeError> {
+        let finalized_height = self.finalized.read().height;
         let fresh: Vec<&Block> = branch
             .iter()
-            .filter(|b| b.header.height > self.finalized.height)
+            .filter(|b| b.header.height > finalized_height)
             .collect();
         let Some(first) = fresh.first() else {
             return Ok(());
@@ -286,40 +365,48 @@ impl NodeLedger {
     /// stored height are skipped (consensus may deliver them again after a
     /// restart). Returns the height now finalized.
     pub fn finalize(&mut self, block: &Block, finality: &[u8]) -> Result<u64, NodeError> {
-        if block.header.height <= self.finalized.height {
-            return Ok(self.finalized.height);
-        }
         let known = self
             .pending
             .front()
             .is_some_and(|front| front.hash() == block.hash());
-        // A block this node proposed or verified had its signatures checked
-        // then; executing it again and matching its state root is enough.
-        let applied: Applied = if known {
-            self.finalized.replay_block(block)?
-        } else {
-            self.finalized.apply_block(block)?
+        let height = {
+            // The only write guard: held while this one block is applied
+            // and stored, so that readers see the chain and the store agree.
+            let mut finalized = self.finalized.write();
+            if block.header.height <= finalized.height {
+                return Ok(finalized.height);
+            }
+            // A block this node proposed or verified had its signatures
+            // checked then; executing it again and matching its state root
+            // is enough.
+            let applied: Applied = if known {
+                finalized.replay_block(block)?
+            } else {
+                finalized.apply_block(block)?
+            };
+            self.finalized.store.commit_finalized_block(
+                block,
+                &applied.outcomes,
+                &applied.changed_leaves,
+                finality,
+            )?;
+            finalized.height
         };
-        self.store.commit_finalized_block(
-            block,
-            &applied.outcomes,
-            &applied.changed_leaves,
-            finality,
-        )?;
         if known {
             self.pending.pop_front();
         } else {
             // Another block won: what was speculated on is void.
             self.pending.clear();
-            self.head = self.finalized.clone();
+            self.head = self.finalized.read().clone();
         }
-        let finalized = &self.finalized;
-        self.mempool
-            .prune(block.txs.iter().map(|tx| tx.signer()), |agent| {
-                finalized.next_nonce(agent)
-            });
-        let height = self.finalized.height;
-        self.height_sender.send_replace(height);
+        {
+            let finalized = self.finalized.read();
+            self.mempool
+                .prune(block.txs.iter().map(|tx| tx.signer()), |agent| {
+                    finalized.next_nonce(agent)
+                });
+        }
+        self.finalized.height_sender.send_replace(height);
         tracing::info!(height, n_txs = block.txs.len(), "block finalized");
         Ok(height)
     }
@@ -329,9 +416,9 @@ impl NodeLedger {
         if self.head.tip == parent {
             return Ok(());
         }
-        if self.finalized.tip == parent {
+        if self.finalized.read().tip == parent {
             self.pending.clear();
-            self.head = self.finalized.clone();
+            self.head = self.finalized.read().clone();
             return Ok(());
         }
         let Some(position) = self.pending.iter().position(|b| b.hash() == parent) else {
@@ -339,7 +426,7 @@ impl NodeLedger {
         };
         let keep: Vec<Block> = self.pending.drain(..=position).collect();
         self.pending.clear();
-        let mut head = self.finalized.clone();
+        let mut head = self.finalized.read().clone();
         for block in &keep {
             head.apply_block(block)?;
         }

@@ -9,8 +9,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::api::Shared;
-
 /// Every file of the UI, by its path under `crates/node/ui/`.
 macro_rules! ui_files {
     ($($path:literal),* $(,)?) => {
@@ -37,7 +35,7 @@ pub const FILES: &[(&str, &[u8])] = ui_files![
     "vendor/noble-hashes/utils.js",
 ];
 
-pub fn router() -> Router<Shared> {
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(index))
         .route("/ui/{*path}", get(file))

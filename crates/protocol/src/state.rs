@@ -265,6 +265,39 @@ impl State {
         self.dcs.values()
     }
 
+    /// DCs in id order, from the first after `after` (all if `None`): a
+    /// page of them costs no more than its size.
+    pub fn dcs_after(&self, after: Option<&DcId>) -> impl Iterator<Item = &Dc> {
+        use core::ops::Bound;
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.dcs.range((start, Bound::Unbounded)).map(|(_, dc)| dc)
+    }
+
+    /// How many DCs exist.
+    pub fn n_dcs(&self) -> usize {
+        self.dcs.len()
+    }
+
+    /// [`State::memberships`] in DC id order, from the first after `after`.
+    pub fn memberships_after<'s>(
+        &'s self,
+        agent: &AgentId,
+        after: Option<&'s DcId>,
+    ) -> impl Iterator<Item = &'s Dc> + 's {
+        use core::ops::Bound;
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.agents
+            .get(agent)
+            .into_iter()
+            .flat_map(move |dcs| dcs.range((start, Bound::Unbounded)))
+            .filter_map(|dc| self.dcs.get(dc))
+    }
+
+    /// In how many DCs `agent` holds an account.
+    pub fn n_memberships(&self, agent: &AgentId) -> usize {
+        self.agents.get(agent).map_or(0, BTreeSet::len)
+    }
+
     /// Operations applied so far.
     pub fn n_ops(&self) -> u64 {
         self.n_ops

@@ -425,6 +425,11 @@ fn print(query: &QueryArgs, kind: &str, data: &Value, text: impl FnOnce(&Value) 
     }
 }
 
+/// Where the rest of a paginated list is (the API answers lists in pages).
+fn more_at(what: &str, path: &str) -> String {
+    format!("  ... {what}: GET {path}")
+}
+
 fn fetch(
     query: &QueryArgs,
     path: &str,
@@ -590,10 +595,12 @@ pub fn dc(command: DcCommand) -> anyhow::Result<Outcome> {
                 ));
             }
             if lines.is_empty() {
-                "no DC yet".to_string()
-            } else {
-                lines.join("\n")
+                return "no DC yet".to_string();
             }
+            if let Some(next) = d["next"].as_str() {
+                lines.push(more_at("more DCs", &format!("/api/v1/dcs?cursor={next}")));
+            }
+            lines.join("\n")
         }),
         DcCommand::Show { dc, query } => fetch(&query, &format!("/api/v1/dcs/{dc}"), "dc", |d| {
             let mut lines = vec![format!(
@@ -616,7 +623,14 @@ pub fn dc(command: DcCommand) -> anyhow::Result<Outcome> {
                     m["tokens"].as_str().unwrap_or("")
                 ));
             }
-            lines.push("contributions:".to_string());
+            if let Some(next) = d["members_next"].as_str() {
+                let id = d["id"].as_str().unwrap_or("");
+                lines.push(more_at(
+                    "more accounts",
+                    &format!("/api/v1/dcs/{id}/members?cursor={next}"),
+                ));
+            }
+            lines.push("contributions, newest first:".to_string());
             for c in d["contributions"].as_array().into_iter().flatten() {
                 lines.push(format!(
                     "  {:<16} {:<40} {} evaluations, issued {} tokens",
@@ -624,6 +638,13 @@ pub fn dc(command: DcCommand) -> anyhow::Result<Outcome> {
                     c["title"].as_str().unwrap_or(""),
                     c["n_evaluations"],
                     c["tokens_issued"].as_str().unwrap_or("")
+                ));
+            }
+            if let Some(next) = d["contributions_next"].as_str() {
+                let id = d["id"].as_str().unwrap_or("");
+                lines.push(more_at(
+                    "older contributions",
+                    &format!("/api/v1/dcs/{id}/contributions?cursor={next}"),
                 ));
             }
             lines.join("\n")
@@ -802,13 +823,29 @@ pub fn agent(args: AgentArgs) -> anyhow::Result<Outcome> {
                     m["token_symbol"].as_str().unwrap_or("")
                 ));
             }
-            lines.push("log:".to_string());
+            let id = d["agent"].as_str().unwrap_or("");
+            if let Some(next) = d["memberships_next"].as_str() {
+                lines.push(more_at(
+                    "more accounts",
+                    &format!("/api/v1/agents/{id}/memberships?cursor={next}"),
+                ));
+            }
+            lines.push(format!(
+                "log, newest first ({} entries):",
+                d["n_log_entries"]
+            ));
             for entry in d["log"].as_array().into_iter().flatten() {
                 lines.push(format!(
                     "  [{}] {}: {}",
                     entry["dc"].as_str().unwrap_or(""),
                     entry["kind"].as_str().unwrap_or(""),
                     entry["explanation"].as_str().unwrap_or("")
+                ));
+            }
+            if let Some(next) = d["log_next"].as_str() {
+                lines.push(more_at(
+                    "older entries",
+                    &format!("/api/v1/agents/{id}/log?cursor={next}"),
                 ));
             }
             lines.join("\n")
@@ -850,6 +887,15 @@ pub fn contribution(args: ContributionArgs) -> anyhow::Result<Outcome> {
                     } else {
                         ""
                     }
+                ));
+            }
+            if let Some(next) = d["evaluations_next"].as_str() {
+                lines.push(more_at(
+                    "more evaluations",
+                    &format!(
+                        "/api/v1/dcs/{}/contributions/{}/evaluations?cursor={next}",
+                        args.dc, args.id
+                    ),
                 ));
             }
             lines.join("\n")

@@ -11,7 +11,7 @@ use stigmer_ledger::tx::hex;
 use utoipa::{IntoParams, ToSchema};
 
 use super::doc::Hex;
-use super::{ApiQuery, ApiResult, Shared, bad_request, lock, storage_error};
+use super::{ApiQuery, ApiResult, Reads, bad_request, storage_error};
 
 /// Most blocks one answer carries (before extending to a certified block).
 pub const SYNC_BLOCKS_MAX: u64 = 64;
@@ -29,8 +29,8 @@ const CERTIFIED_EXTENSION_MAX: u64 = 64;
     tag = "chain",
     responses((status = 200, description = "The genesis (JSON)", body = Object))
 )]
-pub(super) async fn genesis(State(ledger): State<Shared>) -> ApiResult<serde_json::Value> {
-    let genesis = lock(&ledger).genesis().clone();
+pub(super) async fn genesis(State(finalized): State<Reads>) -> ApiResult<serde_json::Value> {
+    let genesis = finalized.genesis().clone();
     serde_json::to_value(&genesis)
         .map(Json)
         .map_err(storage_error)
@@ -82,7 +82,7 @@ pub struct SyncBlock {
     )
 )]
 pub(super) async fn sync(
-    State(ledger): State<Shared>,
+    State(finalized): State<Reads>,
     ApiQuery(query): ApiQuery<SyncQuery>,
 ) -> ApiResult<SyncBlocks> {
     if query.from == 0 {
@@ -92,16 +92,15 @@ pub(super) async fn sync(
     if !(1..=SYNC_BLOCKS_MAX).contains(&max) {
         return Err(bad_request(format!("max: between 1 and {SYNC_BLOCKS_MAX}")));
     }
-    let height = lock(&ledger).chain().height;
+    let height = finalized.read().height;
     let mut blocks = Vec::new();
     let mut bytes = 0;
     let mut next = query.from;
     let last_wanted = query.from.saturating_add(max - 1);
     while next <= height && next <= last_wanted.saturating_add(CERTIFIED_EXTENSION_MAX) {
-        // One block per lock: consensus must not wait on a long answer.
+        // From the store alone (redb reads are snapshots): no lock held.
         let (block, finality) = {
-            let ledger = lock(&ledger);
-            let store = ledger.store();
+            let store = finalized.store();
             (
                 store.block(next).map_err(storage_error)?,
                 store.finality(next).map_err(storage_error)?,

@@ -458,10 +458,16 @@ fn every_route_is_documented() {
         ("get", "/api/v1/blocks/{height}"),
         ("get", "/api/v1/dcs"),
         ("get", "/api/v1/dcs/{dc}"),
+        ("get", "/api/v1/dcs/{dc}/members"),
+        ("get", "/api/v1/dcs/{dc}/contributions"),
         ("get", "/api/v1/dcs/{dc}/contributions/{id}"),
+        ("get", "/api/v1/dcs/{dc}/contributions/{id}/evaluations"),
+        ("get", "/api/v1/dcs/{dc}/contributions/{id}/thanks"),
         ("get", "/api/v1/dcs/{dc}/accounts/{agent}/proof"),
         ("get", "/api/v1/dcs/{dc}/history"),
         ("get", "/api/v1/agents/{agent}"),
+        ("get", "/api/v1/agents/{agent}/log"),
+        ("get", "/api/v1/agents/{agent}/memberships"),
         ("get", "/api/v1/agents/{agent}/nonce"),
         ("get", "/api/v1/events"),
         ("get", "/api/v1/openapi.json"),
@@ -776,12 +782,56 @@ async fn every_answer_validates_against_its_schema() {
             200,
         ),
         ("/api/v1/blocks", "/api/v1/blocks?limit=many".into(), 400),
+        ("/api/v1/blocks/{height}", "/api/v1/blocks/0".into(), 200),
         ("/api/v1/blocks/{height}", "/api/v1/blocks/1".into(), 200),
         ("/api/v1/blocks/{height}", "/api/v1/blocks/2".into(), 200),
         ("/api/v1/blocks/{height}", "/api/v1/blocks/3".into(), 200),
         ("/api/v1/blocks/{height}", "/api/v1/blocks/99".into(), 404),
         ("/api/v1/blocks/{height}", "/api/v1/blocks/abc".into(), 400),
         ("/api/v1/dcs", "/api/v1/dcs".into(), 200),
+        ("/api/v1/dcs", "/api/v1/dcs?limit=1".into(), 200),
+        (
+            "/api/v1/dcs",
+            "/api/v1/dcs?limit=1&cursor=festival".into(),
+            200,
+        ),
+        ("/api/v1/dcs", "/api/v1/dcs?limit=0".into(), 400),
+        ("/api/v1/dcs", "/api/v1/dcs?cursor=NOPE".into(), 400),
+        (
+            "/api/v1/dcs/{dc}/members",
+            format!("/api/v1/dcs/{festival}/members?limit=2&cursor=3"),
+            200,
+        ),
+        (
+            "/api/v1/dcs/{dc}/members",
+            format!("/api/v1/dcs/{festival}/members?cursor=x"),
+            400,
+        ),
+        (
+            "/api/v1/dcs/{dc}/members",
+            "/api/v1/dcs/nope/members".into(),
+            404,
+        ),
+        (
+            "/api/v1/dcs/{dc}/contributions",
+            format!("/api/v1/dcs/{festival}/contributions?limit=1"),
+            200,
+        ),
+        (
+            "/api/v1/dcs/{dc}/contributions/{id}/evaluations",
+            format!("/api/v1/dcs/{festival}/contributions/stage-1/evaluations?limit=3"),
+            200,
+        ),
+        (
+            "/api/v1/dcs/{dc}/contributions/{id}/thanks",
+            format!("/api/v1/dcs/{festival}/contributions/care-1/thanks"),
+            200,
+        ),
+        (
+            "/api/v1/dcs/{dc}/contributions/{id}/thanks",
+            format!("/api/v1/dcs/{festival}/contributions/none/thanks"),
+            404,
+        ),
         ("/api/v1/dcs/{dc}", format!("/api/v1/dcs/{festival}"), 200),
         ("/api/v1/dcs/{dc}", "/api/v1/dcs/garden".into(), 200),
         ("/api/v1/dcs/{dc}", "/api/v1/dcs/NOPE".into(), 400),
@@ -831,11 +881,36 @@ async fn every_answer_validates_against_its_schema() {
             format!("/api/v1/agents/{}", member_key(8).agent()),
             200,
         ),
-        // A DC's own account has no page of its own (yet).
+        // A DC's own account has a page like any agent.
         (
             "/api/v1/agents/{agent}",
             format!("/api/v1/agents/{steward_dc}"),
+            200,
+        ),
+        (
+            "/api/v1/agents/{agent}",
+            "/api/v1/agents/dc:NOPE".into(),
             400,
+        ),
+        (
+            "/api/v1/agents/{agent}/log",
+            format!("/api/v1/agents/{one}/log?limit=2"),
+            200,
+        ),
+        (
+            "/api/v1/agents/{agent}/log",
+            format!("/api/v1/agents/{one}/log?cursor=-1"),
+            400,
+        ),
+        (
+            "/api/v1/agents/{agent}/log",
+            format!("/api/v1/agents/{}/log", Keypair::from_seed([8; 32]).agent()),
+            404,
+        ),
+        (
+            "/api/v1/agents/{agent}/memberships",
+            format!("/api/v1/agents/{steward_dc}/memberships?limit=1"),
+            200,
         ),
         ("/api/v1/agents/{agent}", "/api/v1/agents/%00".into(), 400),
         ("/api/v1/agents/{agent}", "/api/v1/agents/%FF".into(), 400),
@@ -876,6 +951,18 @@ async fn every_answer_validates_against_its_schema() {
     }
 
     assert_eq!(answers["/api/v1/genesis"]["chain_id"], CHAIN);
+    let block_0 = &answers["/api/v1/blocks/0"];
+    assert_eq!(block_0["genesis"], true);
+    assert_eq!(block_0["hash"], answers["/api/v1/blocks/1"]["parent"]);
+    assert_eq!(
+        answers[&format!("/api/v1/agents/{steward_dc}")]["memberships"][0]["dc"],
+        "garden"
+    );
+    assert_eq!(answers["/api/v1/dcs?limit=1"]["next"], "festival");
+    assert_eq!(
+        answers["/api/v1/dcs?limit=1&cursor=festival"]["dcs"][0]["id"],
+        "garden"
+    );
     assert_eq!(answers["/api/v1/sync?from=1"]["blocks"], json!([]));
 
     // The ledger has what the checks are meant to see.
@@ -992,6 +1079,7 @@ fn undeclared_fields_are_found() {
         "tx_root": hash, "state_root": hash, "n_transactions": 0,
     });
     let mut block = header.clone();
+    block["genesis"] = json!(false);
     block["transactions"] = json!([]);
     assert!(undeclared("BlockDetail", block.clone()).is_empty());
     block["bogus"] = json!(true);
@@ -1212,4 +1300,251 @@ async fn a_refused_submission_says_which_field_is_wrong() {
     )
     .await;
     assert_eq!(status, 202, "{answer}");
+}
+
+/// Runs `work` on a thread of its own and waits for it at most 60 s: the
+/// answer, or `None` if it is still blocked (on a lock it should not take).
+fn within_bounded_wait<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(work());
+    });
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .ok()
+}
+
+/// While consensus holds the node's lock (proposing, verifying,
+/// finalizing), every read of the finalized chain still answers: reads
+/// never take that lock. Only what asks the pool does (status, nonce, a
+/// pending transaction), and those are not in this list.
+#[test]
+fn reads_answer_while_consensus_holds_the_lock() {
+    let fixture = Fixture::new();
+    let router = fixture.router();
+    let one = member_key(1).agent();
+    let applied = fixture.applied;
+    let reads: Vec<String> = vec![
+        format!("/api/v1/transactions/{applied}"),
+        "/api/v1/blocks".into(),
+        "/api/v1/blocks/0".into(),
+        "/api/v1/blocks/2".into(),
+        "/api/v1/dcs".into(),
+        "/api/v1/dcs/festival".into(),
+        "/api/v1/dcs/festival/members".into(),
+        "/api/v1/dcs/festival/contributions".into(),
+        "/api/v1/dcs/festival/contributions/stage-1".into(),
+        "/api/v1/dcs/festival/contributions/stage-1/evaluations".into(),
+        "/api/v1/dcs/festival/contributions/care-1/thanks".into(),
+        format!("/api/v1/dcs/festival/accounts/{one}/proof"),
+        "/api/v1/dcs/festival/history".into(),
+        format!("/api/v1/agents/{one}"),
+        format!("/api/v1/agents/{one}/log"),
+        format!("/api/v1/agents/{one}/memberships"),
+        "/api/v1/genesis".into(),
+        "/api/v1/sync?from=1".into(),
+    ];
+    // Consensus, busy: it holds the lock for the whole test.
+    let busy = super::lock(&fixture.ledger);
+    for uri in reads {
+        let router = router.clone();
+        let what = uri.clone();
+        let answer = within_bounded_wait(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(call(&router, Method::GET, &uri, None)).0
+        });
+        assert_eq!(
+            answer,
+            Some(200),
+            "GET {what} while consensus holds the lock"
+        );
+    }
+    drop(busy);
+}
+
+/// A reader in the middle of a page holds the finalized chain's read guard:
+/// meanwhile another validator's proposal is verified and a block proposed
+/// (they only read the finalized chain), and the block is finalized as soon
+/// as the page is done.
+#[test]
+fn proposing_and_verifying_go_on_while_a_page_is_read() {
+    let fixture = Fixture::new();
+    let scratch = Scratch::new("peer");
+    let genesis = crate::demo::genesis(CHAIN, vec!["00".repeat(32)], GENESIS_MS);
+    // A peer that followed the same three blocks.
+    let mut peer = NodeLedger::open(&scratch.0, genesis).unwrap();
+    for height in 1..=3 {
+        let block = super::lock(&fixture.ledger)
+            .store()
+            .block(height)
+            .unwrap()
+            .unwrap();
+        peer.finalize(&block, &[]).unwrap();
+    }
+    let peer: Shared = Arc::new(Mutex::new(peer));
+    // The fixture proposes a block with a new transaction.
+    let mut nonces = fixture.nonces.clone();
+    let key = member_key(3);
+    let nonce = nonces.entry(key.agent().to_string()).or_insert(0);
+    let tx = key.sign(
+        CHAIN,
+        *nonce,
+        OperationJson::Thank {
+            dc: "festival".to_string(),
+            contribution: "stage-1".to_string(),
+        }
+        .to_operation()
+        .unwrap(),
+    );
+    let block = {
+        let mut ledger = super::lock(&fixture.ledger);
+        ledger.submit(tx.verified().unwrap(), GENESIS_MS).unwrap();
+        let tip = ledger.chain().tip;
+        ledger.propose(tip, GENESIS_MS + 4_000).unwrap()
+    };
+
+    let finalized = super::lock(&peer).finalized();
+    let page = finalized.read();
+    let (verifying, proposal) = (peer.clone(), block.clone());
+    let verified = within_bounded_wait(move || super::lock(&verifying).verify(&proposal));
+    assert_eq!(
+        verified,
+        Some(true),
+        "verify completes while a page is read"
+    );
+    let proposing = peer.clone();
+    let proposed = within_bounded_wait(move || {
+        let mut ledger = super::lock(&proposing);
+        let parent = ledger.chain().tip;
+        ledger
+            .propose(parent, GENESIS_MS + 4_000)
+            .map(|b| b.header.height)
+    });
+    assert_eq!(
+        proposed.map(Result::ok),
+        Some(Some(4)),
+        "propose completes while a page is read"
+    );
+    assert_eq!(page.height, 3, "the page reads the chain it started on");
+    drop(page);
+    let finalizing = peer.clone();
+    let height = within_bounded_wait(move || super::lock(&finalizing).finalize(&block, &[]).ok());
+    assert_eq!(
+        height,
+        Some(Some(4)),
+        "finalize completes once the page is read"
+    );
+    assert_eq!(finalized.read().height, 4);
+}
+
+/// Walking an agent's log page by page, for every page size, gives its whole
+/// log newest first, each entry once, and ends with a null cursor.
+#[test]
+fn log_pages_walk_the_whole_log() {
+    let fixture = Fixture::new();
+    let ledger = super::lock(&fixture.ledger);
+    let chain = ledger.chain();
+    // Member 0 founded the garden and acts for the festival in it: accounts
+    // in two DCs, and the festival's own account too.
+    let agents = [
+        member_key(0).agent(),
+        member_key(2).agent(),
+        AgentId::of_dc(&"festival".parse().unwrap()),
+    ];
+    for agent in agents {
+        let mut expected: Vec<(String, u64)> = chain
+            .state
+            .action_log(&agent)
+            .into_iter()
+            .map(|(dc, entry)| (dc.id.to_string(), entry.op))
+            .collect();
+        expected.reverse();
+        assert!(!expected.is_empty());
+        assert_eq!(
+            expected.len(),
+            super::pages::n_log_entries(&chain.state, &agent)
+        );
+        for limit in 1..=expected.len() + 1 {
+            let mut walked = Vec::new();
+            let mut cursor = None;
+            for _ in 0..=expected.len() {
+                let (page, next) =
+                    super::pages::log_page(&chain, ledger.store(), &agent, cursor, limit);
+                assert!(!page.is_empty());
+                // Longer than asked only to end on a whole operation.
+                if page.len() > limit {
+                    let last = page[page.len() - 1].op;
+                    assert!(page[limit - 1..].iter().all(|e| e.op == last));
+                }
+                walked.extend(page.iter().map(|e| (e.dc.clone(), e.op)));
+                match next {
+                    Some(next) => cursor = Some(next.parse().unwrap()),
+                    None => break,
+                }
+            }
+            let mut expected_sorted = expected.clone();
+            let mut walked_sorted = walked.clone();
+            expected_sorted.sort();
+            walked_sorted.sort();
+            assert_eq!(walked_sorted, expected_sorted, "{agent}, {limit} a page");
+            let ops: Vec<u64> = walked.iter().map(|(_, op)| *op).collect();
+            assert!(
+                ops.windows(2).all(|w| w[0] >= w[1]),
+                "newest first: {ops:?}"
+            );
+        }
+    }
+}
+
+/// Walking a DC's accounts and contributions page by page gives each once.
+#[tokio::test]
+async fn dc_pages_walk_every_account_and_contribution() {
+    let fixture = Fixture::new();
+    let router = fixture.router();
+    let (_, _, dc) = call(&router, Method::GET, "/api/v1/dcs/festival", None).await;
+    for (list, key, field, n) in [
+        ("members", "agent", "members", 0usize),
+        (
+            "contributions",
+            "id",
+            "contributions",
+            dc["n_contributions"].as_u64().unwrap() as usize,
+        ),
+    ] {
+        let mut seen = Vec::new();
+        let mut uri = format!("/api/v1/dcs/festival/{list}?limit=2");
+        loop {
+            let (status, _, page) = call(&router, Method::GET, &uri, None).await;
+            assert_eq!(status, 200, "{page}");
+            let items = page[field].as_array().unwrap();
+            assert!(items.len() <= 2);
+            seen.extend(
+                items
+                    .iter()
+                    .map(|item| item[key].as_str().unwrap().to_string()),
+            );
+            match page["next"].as_str() {
+                Some(next) => uri = format!("/api/v1/dcs/festival/{list}?limit=2&cursor={next}"),
+                None => break,
+            }
+        }
+        let unique: BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{list}: each once");
+        if n > 0 {
+            assert_eq!(seen.len(), n, "{list}: all of them");
+        } else {
+            let ledger = super::lock(&fixture.ledger);
+            let chain = ledger.chain();
+            let all = chain
+                .state
+                .dc(&"festival".parse().unwrap())
+                .unwrap()
+                .members()
+                .len();
+            assert_eq!(seen.len(), all, "{list}: all of them");
+        }
+    }
 }

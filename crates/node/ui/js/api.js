@@ -12,6 +12,27 @@ export async function get(path) {
   return answer(response);
 }
 
+/** Most pages `getAll` reads: lists are paginated by the node, and a page
+ * must stay responsive even for a very large cooperative. */
+export const PAGES_MAX = 20;
+
+/**
+ * The items of a paginated list (`field` of each page), following `next`
+ * cursors, at most PAGES_MAX pages. `complete` says whether that was all.
+ */
+export async function getAll(path, field) {
+  const items = [];
+  const join = path.includes('?') ? '&' : '?';
+  let cursor = null;
+  for (let n = 0; n < PAGES_MAX; n += 1) {
+    const page = await get(cursor === null ? path : `${path}${join}cursor=${enc(cursor)}`);
+    items.push(...page[field]);
+    cursor = page.next;
+    if (cursor === null || cursor === undefined) return { items, complete: true };
+  }
+  return { items, complete: false };
+}
+
 export async function post(path, body) {
   const response = await fetch(`/api/v1${path}`, {
     method: 'POST',

@@ -9,8 +9,10 @@ import * as words from './words.js';
 import * as wallet from './wallet.js';
 
 const main = document.getElementById('main');
-/** Contributions a dashboard lists before "Show all". */
+/** Contributions a dashboard lists per "Show more" (one page). */
 const CONTRIBUTIONS_SHOWN = 30;
+/** Log entries an agent page shows per "Show more" (one page). */
+const LOG_SHOWN = 50;
 const live = document.getElementById('live');
 const notice = document.getElementById('notice');
 
@@ -120,10 +122,7 @@ function connectEvents() {
 // ------------------------------------------------------------------ helpers
 
 function agentLink(agent, names) {
-  // A DC acting in another DC: its page is the DC's own.
-  if (agent.startsWith('dc:')) {
-    return h('a', { href: `#/dc/${api.enc(agent.slice(3))}`, class: 'agent' }, words.agentName(agent, names));
-  }
+  // A DC's own account has an agent page too (it links to the DC).
   return h('a', { href: `#/agent/${api.enc(agent)}`, class: 'agent', title: agent }, words.agentName(agent, names));
 }
 
@@ -212,7 +211,7 @@ function needKey() {
 async function homePage() {
   const status = await api.get('/status');
   const list = liveSection('Cooperatives', async () => {
-    const { dcs } = await api.get('/dcs');
+    const { items: dcs } = await api.getAll('/dcs?limit=100', 'dcs');
     if (dcs.length === 0) return h('p', {}, 'No cooperative yet. ', h('a', { href: '#/new-dc' }, 'Found the first one.'));
     return h('ul', { class: 'cards' }, dcs.map((dc) => h('li', { class: 'card' },
       h('h2', {}, h('a', { href: `#/dc/${api.enc(dc.id)}` }, dc.name)),
@@ -233,12 +232,15 @@ async function dcPage(id) {
   const me = wallet.active();
   const dcData = await api.get(`/dcs/${api.enc(id)}`);
   const symbol = dcData.token_symbol;
+  // Every account, page by page (the Lorenz curve needs them all).
+  const allMembers = async () => (await api.getAll(`/dcs/${api.enc(id)}/members?limit=500`, 'members')).items;
+  const membersNow = await allMembers();
 
   // Forms are built once: a live refresh must never wipe what someone is
   // typing. Only the balance line is read again after each block.
   const liveParts = [];
   let mine;
-  const member = me && dcData.members.find((m) => m.agent === me.agent);
+  const member = me && membersNow.find((m) => m.agent === me.agent);
   if (!me) {
     mine = needKey();
   } else if (!member || member.status !== 'member') {
@@ -256,8 +258,7 @@ async function dcPage(id) {
       }, { button: 'Join', after: () => route() }));
   } else {
     const balance = liveSection('Your balances', async () => {
-      const dc = await api.get(`/dcs/${api.enc(id)}`);
-      const now = dc.members.find((m) => m.agent === me.agent) || member;
+      const now = (await allMembers()).find((m) => m.agent === me.agent) || member;
       return h('p', {}, words.amount(now.reputation), ' reputation · ', words.amount(now.tokens), ` ${symbol} · `,
         h('a', { href: `#/agent/${api.enc(me.agent)}` }, 'why these numbers'));
     });
@@ -290,9 +291,10 @@ async function dcPage(id) {
 
   const members = liveSection('Members', async () => {
     const dc = await api.get(`/dcs/${api.enc(id)}`);
-    const active = dc.members.filter((m) => m.status === 'member');
+    const all = await allMembers();
+    const active = all.filter((m) => m.status === 'member');
     const total = Number(dc.total_reputation) || 1;
-    const rows = [...dc.members].sort((a, b) => Number(b.reputation) - Number(a.reputation)).map((m) => h('tr', {},
+    const rows = [...all].sort((a, b) => Number(b.reputation) - Number(a.reputation)).map((m) => h('tr', {},
       h('td', {}, agentLink(m.agent, names)),
       h('td', {}, words.statusWord(m.status)),
       h('td', { class: 'n' }, words.amount(m.reputation)),
@@ -308,12 +310,20 @@ async function dcPage(id) {
           `(0: everyone equal; 1: one member holds all). The further the curve sags below the diagonal, the more unequal.`)));
   });
 
-  let showAll = false;
+  // Pages shown so far: "Show more" reads one more (newest first).
+  let pagesShown = 1;
   const contributions = liveSection('Contributions', async () => {
     const dc = await api.get(`/dcs/${api.enc(id)}`);
     const total = Number(dc.total_reputation) || 1;
-    const newest = [...dc.contributions].reverse();
-    const shown = showAll ? newest : newest.slice(0, CONTRIBUTIONS_SHOWN);
+    const shown = [];
+    let cursor = null;
+    for (let n = 0; n < pagesShown; n += 1) {
+      const query = `?limit=${CONTRIBUTIONS_SHOWN}${cursor === null ? '' : `&cursor=${api.enc(cursor)}`}`;
+      const pageData = await api.get(`/dcs/${api.enc(id)}/contributions${query}`);
+      shown.push(...pageData.contributions);
+      cursor = pageData.next;
+      if (cursor === null) break;
+    }
     const rows = shown.map((c) => {
       const type = dc.types[c.type] || {};
       const share = Number(c.engaged_reputation) / total;
@@ -328,14 +338,14 @@ async function dcPage(id) {
         h('td', { class: 'n' }, c.thanks_only ? '—' : String(c.n_evaluations)),
         h('td', { class: 'n' }, c.thanks_only ? '—' : words.amount(c.tokens_issued)));
     });
-    const more = shown.length < newest.length
+    const more = cursor !== null
       ? h('p', {}, h('button', {
         type: 'button',
-        onclick: () => { showAll = true; contributions.run(); },
-      }, `Show all ${newest.length} contributions`))
+        onclick: () => { pagesShown += 1; contributions.run(); },
+      }, `Show more (${shown.length} of ${dc.n_contributions} shown)`))
       : null;
     return h('div', {},
-      table(`${dc.contributions.length} contributions, newest first`, ['Contribution', 'Kind', 'By', 'Engaged reputation', 'Evaluations', `${symbol} issued`], rows),
+      table(`${dc.n_contributions} contributions, newest first`, ['Contribution', 'Kind', 'By', 'Engaged reputation', 'Evaluations', `${symbol} issued`], rows),
       more);
   });
 
@@ -389,8 +399,16 @@ async function contributionPage(dcId, id) {
   const type = dc.types[first.type] || {};
   const threshold = Number(type.reward_threshold || 0.5);
 
-  const summary = liveSection('Where it stands', async () => {
+  // Every evaluation and thanks, page by page.
+  const whole = async () => {
     const c = await api.get(`/dcs/${api.enc(dcId)}/contributions/${api.enc(id)}`);
+    const base = `/dcs/${api.enc(dcId)}/contributions/${api.enc(id)}`;
+    if (c.evaluations_next !== null) c.evaluations = (await api.getAll(`${base}/evaluations?limit=500`, 'evaluations')).items;
+    if (c.thanks_next !== null) c.thanks = (await api.getAll(`${base}/thanks?limit=500`, 'thanks')).items;
+    return c;
+  };
+  const summary = liveSection('Where it stands', async () => {
+    const c = await whole();
     const dcNow = await api.get(`/dcs/${api.enc(dcId)}`);
     const share = Number(c.engaged_reputation) / (Number(dcNow.total_reputation) || 1);
     if (c.thanks_only) {
@@ -412,7 +430,7 @@ async function contributionPage(dcId, id) {
   });
 
   const evaluations = liveSection('Evaluations', async () => {
-    const c = await api.get(`/dcs/${api.enc(dcId)}/contributions/${api.enc(id)}`);
+    const c = await whole();
     if (c.evaluations.length === 0) return h('p', { class: 'muted' }, c.thanks_only ? 'Thanks-only contributions are not evaluated.' : 'No evaluation yet.');
     return h('ol', { class: 'timeline' }, c.evaluations.map((e) => h('li', { class: e.superseded ? 'superseded' : '' },
       h('p', {}, agentLink(e.evaluator, names), ` valued it ${words.round(e.value)}`,
@@ -450,10 +468,23 @@ async function contributionPage(dcId, id) {
 
 async function agentPage(agent) {
   const names = myNames();
+  // Pages of the log shown so far: "Show more" reads one more (older).
+  let pagesShown = 1;
   const body = liveSection('Account', async () => {
     const data = await api.get(`/agents/${api.enc(agent)}`);
+    const memberships = data.memberships_next === null ? data.memberships
+      : (await api.getAll(`/agents/${api.enc(agent)}/memberships?limit=100`, 'memberships')).items;
+    const entries = [];
+    let cursor = null;
+    for (let n = 0; n < pagesShown; n += 1) {
+      const query = `?limit=${LOG_SHOWN}${cursor === null ? '' : `&cursor=${api.enc(cursor)}`}`;
+      const pageData = data.log.length === 0 ? { log: [], next: null } : await api.get(`/agents/${api.enc(agent)}/log${query}`);
+      entries.push(...pageData.log);
+      cursor = pageData.next;
+      if (cursor === null) break;
+    }
     const stakes = {};
-    for (const entry of data.log) {
+    for (const entry of entries) {
       const record = stakes[entry.dc] || (stakes[entry.dc] = { staked: 0, regained: 0, rewards: 0, evaluations: 0 });
       const rep = Number(entry.reputation_change);
       if (entry.kind === 'stake_paid') record.staked -= rep;
@@ -461,7 +492,7 @@ async function agentPage(agent) {
       if (entry.kind === 'evaluator_reward') record.rewards += Number(entry.tokens_change);
       if (entry.kind === 'evaluated') record.evaluations += 1;
     }
-    const memberships = data.memberships.map((m) => h('tr', {},
+    const membershipRows = memberships.map((m) => h('tr', {},
       h('td', {}, h('a', { href: `#/dc/${api.enc(m.dc)}` }, m.dc)),
       h('td', {}, words.statusWord(m.status)),
       h('td', { class: 'n' }, words.amount(m.reputation)),
@@ -470,20 +501,33 @@ async function agentPage(agent) {
       h('td', {}, dc), h('td', { class: 'n' }, String(r.evaluations)),
       h('td', { class: 'n' }, words.round(r.staked, 4)), h('td', { class: 'n' }, words.round(r.regained, 4)),
       h('td', { class: 'n' }, words.round(r.regained - r.staked, 4)), h('td', { class: 'n' }, words.round(r.rewards, 4))));
-    const log = [...data.log].reverse().map((entry) => h('tr', {},
+    const log = entries.map((entry) => h('tr', {},
       h('td', {}, entry.dc), h('td', {}, txLink(entry.transaction)),
       h('td', { class: 'explain' }, entry.explanation),
       h('td', { class: 'n' }, words.change(entry.reputation_change) || ''),
       h('td', { class: 'n' }, words.change(entry.tokens_change) || '')));
+    const more = cursor !== null
+      ? h('p', {}, h('button', {
+        type: 'button',
+        onclick: () => { pagesShown += 1; body.run(); },
+      }, `Show more (${entries.length} of ${data.n_log_entries} shown)`))
+      : null;
     return h('div', {},
-      table('Memberships', ['Cooperative', 'Status', 'Reputation', 'Tokens'], memberships),
+      table('Memberships', ['Cooperative', 'Status', 'Reputation', 'Tokens'], membershipRows),
       h('h2', {}, 'Stake record'),
-      table('Reputation put at stake by evaluating, and what came back', ['Cooperative', 'Evaluations', 'Staked', 'Regained', 'Net', 'Tokens earned evaluating'], stakeRows),
+      table(`Reputation put at stake by evaluating, and what came back${cursor !== null ? ' (in the changes shown below)' : ''}`, ['Cooperative', 'Evaluations', 'Staked', 'Regained', 'Net', 'Tokens earned evaluating'], stakeRows),
       h('h2', {}, 'Every change, with its cause'),
       table('Newest first. Each line names the transaction that caused it and how the numbers were computed.',
-        ['Cooperative', 'Transaction', 'What happened', 'Reputation', 'Tokens'], log, 'log'));
+        ['Cooperative', 'Transaction', 'What happened', 'Reputation', 'Tokens'], log, 'log'),
+      more);
   });
-  page(`Member ${words.agentName(agent, names)}`, h('p', { class: 'lead mono' }, agent), body.section);
+  // A DC's own account: the account through which the DC acts elsewhere.
+  const ownDc = agent.startsWith('dc:') ? agent.slice(3) : null;
+  page(ownDc ? `The account of cooperative ${ownDc}` : `Member ${words.agentName(agent, names)}`,
+    h('p', { class: 'lead mono' }, agent),
+    ownDc ? h('p', {}, 'Through this account the cooperative acts in other cooperatives. ',
+      h('a', { href: `#/dc/${api.enc(ownDc)}` }, 'Its own page')) : null,
+    body.section);
   await keepFresh(body);
 }
 
