@@ -37,6 +37,9 @@ pub struct NodeLedger {
     pending: VecDeque<Block>,
     mempool: Mempool,
     height_sender: watch::Sender<u64>,
+    /// Counts transactions entering the pool, so that an idle proposer
+    /// wakes up when one arrives (`consensus::application`).
+    pool_arrivals: watch::Sender<u64>,
     /// Where transactions submitted here are announced to the other
     /// validators (consensus's gossip task reads it).
     gossip: Option<UnboundedSender<Vec<u8>>>,
@@ -65,6 +68,7 @@ impl NodeLedger {
             pending: VecDeque::new(),
             mempool: Mempool::default(),
             height_sender,
+            pool_arrivals: watch::Sender::new(0),
             gossip: None,
             upstreams: Vec::new(),
         })
@@ -97,6 +101,18 @@ impl NodeLedger {
         self.height_sender.subscribe()
     }
 
+    /// Learn when a transaction enters the pool. Subscribe before looking
+    /// at the pool, so that nothing arriving after the look is missed.
+    pub fn watch_pool(&self) -> watch::Receiver<u64> {
+        self.pool_arrivals.subscribe()
+    }
+
+    /// Whether a block built on `parent` now would carry a transaction.
+    pub fn has_work_on(&mut self, parent: Hash) -> Result<bool, NodeError> {
+        self.rewind_head_to(parent)?;
+        Ok(self.mempool.has_includable(&self.head))
+    }
+
     /// Accepts a transaction into the pool after checking its chain id and
     /// nonce, and announces it to the other validators. Returns its hash.
     /// The signature is checked before, outside the lock on the ledger, so
@@ -122,7 +138,12 @@ impl NodeLedger {
     pub fn accept(&mut self, tx: VerifiedTransaction) -> Result<Hash, NodeError> {
         self.head.check_verified(&tx)?;
         let next = self.head.next_nonce(&tx.signer());
-        Ok(self.mempool.insert(tx, next)?)
+        let n_pending = self.mempool.len();
+        let hash = self.mempool.insert(tx, next)?;
+        if self.mempool.len() > n_pending {
+            self.pool_arrivals.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        Ok(hash)
     }
 
     /// Announce what is submitted here on `gossip`.
@@ -242,7 +263,12 @@ impl NodeLedger {
         self.mempool.prune(&self.finalized);
         let height = self.finalized.height;
         self.height_sender.send_replace(height);
-        tracing::info!(height, n_txs = block.txs.len(), "block finalized");
+        // An idle chain makes an empty block now and then: not worth a line.
+        if block.txs.is_empty() {
+            tracing::debug!(height, "empty block finalized");
+        } else {
+            tracing::info!(height, n_txs = block.txs.len(), "block finalized");
+        }
         Ok(height)
     }
 

@@ -124,6 +124,14 @@ impl Mempool {
         selected
     }
 
+    /// Whether [`Mempool::select`] on `chain` would select anything: some
+    /// signer's next nonce is pending. Stops at the first.
+    pub fn has_includable(&self, chain: &Chain) -> bool {
+        self.by_signer
+            .iter()
+            .any(|(signer, queue)| queue.contains_key(&chain.next_nonce(signer)))
+    }
+
     /// Every pending transaction with its hash, by signer and nonce.
     pub fn transactions(&self) -> impl Iterator<Item = (Hash, &VerifiedTransaction)> {
         self.by_signer

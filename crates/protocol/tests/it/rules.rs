@@ -55,8 +55,8 @@ fn median_issuance_pays_each_new_high_once() {
     assert_eq!(tokens(&state, "ann"), int(49));
     assert_eq!(contribution(&state, "w1").reputation_issued, int(4));
 
-    // Everyone rates it, the median rises to 5: only the rise is paid.
-    evaluate(&mut state, "ann", "w1", 5).unwrap();
+    // Cy raises its rating, the median rises to 5: only the rise is paid.
+    evaluate(&mut state, "cy", "w1", 5).unwrap();
     let record = contribution(&state, "w1");
     assert_eq!(record.score_max, int(5));
     assert_eq!(record.tokens_issued, int(50));
@@ -223,6 +223,42 @@ fn thanks_only_contributions_are_recorded_and_thanked_never_scored() {
     assert_eq!(reputation(&state, "ann"), int(10));
     let thanked = |event: &Event| matches!(event, Event::ThanksReceived { .. });
     assert_eq!(count_events(&state, "ann", thanked), 1);
+}
+
+/// Ann holds three quarters of the reputation. Under the reference's rules
+/// her own up-vote alone values her work and mints her tokens and
+/// reputation, again with every contribution; under `backfeed` her own work
+/// is for the others to value, as thanking it is.
+#[test]
+fn evaluating_ones_own_contribution_is_refused_under_backfeed_only() {
+    for rules in [RuleSet::Backfeed, RuleSet::BackfeedClassic] {
+        let mut state = community(rules, &[0, 1], &[("ann", 30, 10), ("bo", 10, 10)]);
+        contribute(&mut state, "ann", "w1", "work").unwrap();
+        let own = Operation::Evaluate {
+            dc: dc_id("coop"),
+            contribution: ContributionId::new("w1").unwrap(),
+            value: int(1),
+        };
+        match rules {
+            RuleSet::Backfeed => {
+                refused(&mut state, "ann", own, ProtocolError::EvaluatingOneself);
+                // A value of 0 is no better: it is still her own work.
+                let zero = Operation::Evaluate {
+                    dc: dc_id("coop"),
+                    contribution: ContributionId::new("w1").unwrap(),
+                    value: Fixed::ZERO,
+                };
+                refused(&mut state, "ann", zero, ProtocolError::EvaluatingOneself);
+                // The others still value it.
+                evaluate(&mut state, "bo", "w1", 1).unwrap();
+                assert_eq!(contribution(&state, "w1").evaluations.len(), 1);
+            }
+            RuleSet::BackfeedClassic => {
+                state.apply(&agent("ann"), &own).unwrap();
+                assert_eq!(tokens(&state, "ann"), plus(int(9), fixed("37.5")));
+            }
+        }
+    }
 }
 
 #[test]
