@@ -262,10 +262,10 @@ pub fn run(config: NodeConfig) -> Result<(), NodeError> {
                     genesis_hash,
                     on_finalized,
                     block_cfg,
-                    timing: Timing::for_idle_interval(
-                        config.block_interval,
-                        consensus::IDLE_INTERVAL.max(config.block_interval),
-                    ),
+                    timing: Timing {
+                        block_interval: config.block_interval,
+                        ..Timing::default()
+                    },
                     mailbox_size: NZUsize!(1_024),
                 },
                 network_channels,

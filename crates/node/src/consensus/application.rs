@@ -26,8 +26,11 @@ pub struct App {
     pub(crate) genesis_hash: Hash,
     /// Minimum spacing between a block's timestamp and its parent's.
     pub(crate) block_interval: Duration,
-    /// Longest a proposer with nothing to include waits for a transaction.
-    pub(crate) idle_interval: Duration,
+    /// How often an idle chain makes an empty block.
+    pub(crate) empty_block_interval: Duration,
+    /// How long a leader with nothing to include waits for a transaction
+    /// before letting its view go.
+    pub(crate) idle_wait: Duration,
     /// How far in the future a proposal's timestamp may be before we hold
     /// our vote.
     pub(crate) max_future_skew: Duration,
@@ -85,43 +88,52 @@ impl App {
 /// (nonce gaps) then costs one look per pause, not one per transaction.
 const POOL_LOOK_PAUSE: Duration = Duration::from_millis(5);
 
+/// What a leader does in its view.
+enum Pace {
+    /// Propose now, with what the pool holds (perhaps nothing).
+    Propose,
+    /// Propose nothing: the view is nullified.
+    LetGo,
+}
+
 impl App {
     /// Waits until a block on `parent` (its ledger hash and timestamp) is
     /// due: `block_interval` after the parent if the pool holds something to
-    /// include, else as soon as something arrives (but not before that), and
-    /// at the latest `idle_interval` after the parent, when an empty block is
-    /// proposed to keep views going. The wait is woken by the pool, not by
-    /// polling it.
-    async fn pace<E: Clock>(&self, runtime: &E, parent: Hash, parent_time_ms: u64) {
+    /// include, else as soon as something arrives (but not before that).
+    /// With nothing to include after `idle_wait`, the view is let go, unless
+    /// `empty_block_interval` has passed since the parent: then an empty
+    /// block is due. The wait is woken by the pool, not by polling it.
+    async fn pace<E: Clock>(&self, runtime: &E, parent: Hash, parent_time_ms: u64) -> Pace {
         let parent_time = UNIX_EPOCH + Duration::from_millis(parent_time_ms);
         let busy_at = parent_time + self.block_interval;
-        // The parent's time may be ahead of our clock (by the skew verifiers
-        // allow): never wait longer than the idle interval from now.
-        let idle_at = (parent_time + self.idle_interval).min(runtime.current() + self.idle_interval);
+        let empty_at = parent_time + self.empty_block_interval;
+        let give_up_at = runtime.current() + self.idle_wait;
         loop {
             let (has_work, mut arrivals) = {
                 let mut ledger = crate::api::lock(&self.ledger);
+                // Subscribe before looking: nothing arriving after the look is missed.
                 let arrivals = ledger.watch_pool();
                 (ledger.has_work_on(parent), arrivals)
             };
             // An error is the proposal's to report.
             if has_work.unwrap_or(true) {
                 runtime.sleep_until(busy_at).await;
-                return;
+                return Pace::Propose;
             }
-            if runtime.current() >= idle_at {
-                return;
+            let now = runtime.current();
+            if now >= empty_at {
+                return Pace::Propose;
+            }
+            if now >= give_up_at {
+                return Pace::LetGo;
             }
             let arrival = std::pin::pin!(arrivals.changed());
-            let idle = std::pin::pin!(runtime.sleep_until(idle_at));
-            match futures::future::select(arrival, idle).await {
+            let deadline = std::pin::pin!(runtime.sleep_until(empty_at.min(give_up_at)));
+            match futures::future::select(arrival, deadline).await {
                 Either::Left((Ok(()), _)) => runtime.sleep(POOL_LOOK_PAUSE).await,
                 // The ledger is gone: the node is stopping.
-                Either::Left((Err(_), idle)) => {
-                    idle.await;
-                    return;
-                }
-                Either::Right(_) => return,
+                Either::Left((Err(_), _)) => return Pace::LetGo,
+                Either::Right(_) => {}
             }
         }
     }
@@ -149,7 +161,10 @@ where
             return None;
         }
         let parent_time = parent.inner().timestamp_ms();
-        self.pace(&runtime, parent_hash, parent_time).await;
+        if let Pace::LetGo = self.pace(&runtime, parent_hash, parent_time).await {
+            debug!("nothing to include: letting the view go");
+            return None;
+        }
         let timestamp = runtime.current().epoch_millis().max(parent_time);
         let proposal = crate::api::lock(&self.ledger).propose(parent_hash, timestamp);
         let ledger_block = match proposal {

@@ -109,24 +109,28 @@ pub struct Channels<S, R> {
 
 /// Consensus timing.
 ///
-/// A leader proposes as soon as it has something to include (but not sooner
-/// than `block_interval` after the parent), and otherwise waits up to
-/// `idle_interval` for a transaction before proposing an empty block anyway:
-/// simplex needs a proposal in every view. An idle chain thus grows by one
-/// empty block per `idle_interval`, and the other validators must not time
-/// the leader out while it waits: `leader_timeout` (and the timeouts above
-/// it) exceed `idle_interval`. The price is paid when a leader crashes while
-/// the chain is busy: its views time out after `leader_timeout` until
-/// `skip_timeout` has passed without a message from it, then they are
-/// skipped at once.
+/// A leader with something to include proposes `block_interval` after the
+/// parent. A leader with nothing to include waits for a transaction (woken
+/// by the pool) for `idle_wait`, within its `leader_timeout`, then lets its
+/// view go without a proposal: simplex nullifies it, which costs votes but
+/// nothing kept on disk (simplex's journal is pruned as blocks finalize).
+/// Once `empty_block_interval` has passed since the parent, the leader
+/// proposes an empty block instead, so that finalization (and with it that
+/// pruning) goes on. An idle chain thus makes a view a second and an empty
+/// block every `empty_block_interval`, while the timeouts that recover from
+/// crashed, silent or Byzantine leaders and lost messages stay short.
 #[derive(Clone, Debug)]
 pub struct Timing {
     /// Minimum `block.timestamp - parent.timestamp` of a block with
-    /// transactions; the proposer sleeps to honor it.
+    /// transactions; the proposer sleeps to honor it. Must be smaller than
+    /// `leader_timeout`.
     pub block_interval: Duration,
-    /// Longest a leader with nothing to include waits for a transaction
-    /// before proposing an empty block. Must be smaller than `leader_timeout`.
-    pub idle_interval: Duration,
+    /// How often an idle chain makes an empty block.
+    pub empty_block_interval: Duration,
+    /// How long a leader with nothing to include waits for a transaction
+    /// before letting its view be nullified. Must leave its proposal time to
+    /// reach the others within `leader_timeout`.
+    pub idle_wait: Duration,
     /// Time a validator waits for the leader's proposal before voting to nullify.
     pub leader_timeout: Duration,
     /// Time a validator waits for the view to certify before voting to nullify
@@ -147,43 +151,29 @@ pub struct Timing {
     pub max_future_skew: Duration,
 }
 
-/// How long an idle chain goes without a block. An empty block costs about
+/// How often an idle chain makes an empty block. An empty block costs about
 /// 1.4 kB on disk for good (measured: 0.9 kB in the ledger's redb, 0.5 kB in
 /// marshal's archives of finalized blocks and certificates; simplex's journal
 /// and marshal's caches are pruned, so they stay a few MB), so one every
-/// 20 s is about 6 MB a day, under the 10 MB a day an idle node may grow
-/// (`docs/SECURITY.md`). Longer would make the stall after a leader crashes
-/// longer (see [`Timing`]).
-pub const IDLE_INTERVAL: Duration = Duration::from_secs(20);
+/// 30 s is about 4 MB a day, under the 10 MB a day an idle node may grow
+/// (`docs/SECURITY.md`).
+pub const EMPTY_BLOCK_INTERVAL: Duration = Duration::from_secs(30);
 
-impl Timing {
-    /// The timeouts for `idle_interval`: the leader's proposal may come
-    /// `idle_interval` after the view starts (plus clock skew and one
-    /// network hop); certification and the skip of an inactive leader
-    /// follow, each a second later.
-    pub fn for_idle_interval(block_interval: Duration, idle_interval: Duration) -> Timing {
-        let leader_timeout = idle_interval + Duration::from_secs(2);
-        let certification_timeout = leader_timeout + Duration::from_secs(1);
-        Timing {
-            block_interval,
-            idle_interval,
-            leader_timeout,
-            certification_timeout,
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            block_interval: Duration::from_millis(200),
+            empty_block_interval: EMPTY_BLOCK_INTERVAL,
+            idle_wait: Duration::from_millis(700),
+            leader_timeout: Duration::from_secs(1),
+            certification_timeout: Duration::from_secs(2),
             timeout_retry: Duration::from_secs(5),
-            skip_timeout: Some(
-                (certification_timeout + Duration::from_secs(1)).max(Duration::from_secs(6)),
-            ),
+            skip_timeout: Some(Duration::from_secs(10)),
             fetch_timeout: Duration::from_secs(2),
             fetch_retry_delay: Duration::from_millis(100),
             view_retention: ViewDelta::new(256),
             max_future_skew: Duration::from_millis(500),
         }
-    }
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Timing::for_idle_interval(Duration::from_millis(200), IDLE_INTERVAL)
     }
 }
 
@@ -311,9 +301,10 @@ where
         mailbox_size,
     } = cfg;
     assert!(
-        timing.block_interval <= timing.idle_interval
-            && timing.idle_interval < timing.leader_timeout,
-        "block_interval <= idle_interval < leader_timeout must hold"
+        timing.block_interval < timing.leader_timeout
+            && timing.idle_wait < timing.leader_timeout
+            && timing.block_interval <= timing.empty_block_interval,
+        "block_interval and idle_wait must be < leader_timeout, block_interval <= empty_block_interval"
     );
     let me = signer.public_key();
     let scheme = Scheme::signer(&namespace, participants.clone(), signer)
@@ -394,7 +385,8 @@ where
         ledger: ledger.clone(),
         genesis_hash,
         block_interval: timing.block_interval,
-        idle_interval: timing.idle_interval,
+        empty_block_interval: timing.empty_block_interval,
+        idle_wait: timing.idle_wait,
         max_future_skew: timing.max_future_skew,
     };
     let wrapper = Deferred::new(
