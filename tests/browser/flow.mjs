@@ -178,6 +178,8 @@ async function main() {
   await ana.page.goto('/#/dc/garden');
   await ana.page.getByRole('img', { name: /Lorenz curve of reputation: Gini coefficient/ }).waitFor();
   await ana.page.getByRole('img', { name: /SEED over time/ }).waitFor();
+  // Two founders hold most of the reputation: the dashboard warns.
+  await ana.page.locator('.warning').filter({ hasText: /members? holds? more than half of the reputation: they can decide alone/ }).waitFor();
   await shot(ana, '07-dashboard');
   await ana.page.goto('/#/blocks');
   await ana.page.getByText('✓ hash and link check out').first().waitFor();

@@ -945,6 +945,38 @@ pub struct DcSummary {
     /// Tokens held plus the treasury.
     pub token_supply: Decimal,
     pub treasury: Decimal,
+    /// How concentrated reputation is: the fewest active members who
+    /// together hold more than half of it, and so can decide alone which
+    /// work is valued (1 or 2 deserves a warning). `null` when the DC holds
+    /// no reputation.
+    #[schema(minimum = 1, required = true)]
+    pub majority_holders: Option<usize>,
+}
+
+/// The fewest active members whose reputation together is more than half of
+/// the DC's total. Sorts the members once: O(m log m).
+fn majority_holders(dc: &Dc) -> Option<usize> {
+    let total = dc.total_reputation;
+    if total.is_zero() {
+        return None;
+    }
+    let mut weights: Vec<Fixed> = dc
+        .members()
+        .iter()
+        .map(|m| m.weight())
+        .filter(|w| !w.is_zero())
+        .collect();
+    weights.sort_unstable_by(|a, b| b.cmp(a));
+    let mut held = Fixed::ZERO;
+    for (index, weight) in weights.iter().enumerate() {
+        held = held.checked_add(*weight)?;
+        // More than half: held > total - held (no doubling, no overflow).
+        if total.checked_sub(held).is_none_or(|rest| held > rest) {
+            return Some(index + 1);
+        }
+    }
+    // Only if the total disagreed with the members' sum: all of them.
+    (!weights.is_empty()).then_some(weights.len())
 }
 
 fn dc_summary(dc: &Dc) -> DcSummary {
@@ -959,6 +991,7 @@ fn dc_summary(dc: &Dc) -> DcSummary {
         total_reputation: Decimal(dc.total_reputation),
         token_supply: Decimal(dc.token_supply),
         treasury: Decimal(dc.treasury),
+        majority_holders: majority_holders(dc),
     }
 }
 

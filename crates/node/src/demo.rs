@@ -226,15 +226,16 @@ fn next_action(
         };
     }
     let contribution = id.parse().expect("a valid id");
+    // One's own work is for the others to thank and value.
+    if author == member {
+        return Operation::Transfer {
+            dc,
+            to: member_key((member + 1) % DEMO_MEMBERS).agent(),
+            amount: Fixed::from_int(1),
+            asset: stigmer_protocol::Asset::Tokens,
+        };
+    }
     if thanks_only || roll > 96 {
-        if author == member {
-            return Operation::Transfer {
-                dc,
-                to: member_key((member + 1) % DEMO_MEMBERS).agent(),
-                amount: Fixed::from_int(1),
-                asset: stigmer_protocol::Asset::Tokens,
-            };
-        }
         return Operation::Thank { dc, contribution };
     }
     evaluated.insert((member, pick));

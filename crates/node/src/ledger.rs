@@ -112,6 +112,9 @@ pub struct NodeLedger {
     /// order.
     pending: VecDeque<Block>,
     mempool: Mempool,
+    /// Counts transactions entering the pool, so that an idle proposer
+    /// wakes up when one arrives (`consensus::application`).
+    pool_arrivals: watch::Sender<u64>,
     /// Where transactions submitted here are announced to the other
     /// validators (consensus's gossip task reads it).
     gossip: Option<UnboundedSender<Arc<[u8]>>>,
@@ -144,6 +147,7 @@ impl NodeLedger {
             }),
             pending: VecDeque::new(),
             mempool: Mempool::default(),
+            pool_arrivals: watch::Sender::new(0),
             gossip: None,
             upstreams: Vec::new(),
         })
@@ -180,6 +184,19 @@ impl NodeLedger {
     /// Learn when the finalized height changes.
     pub fn watch_height(&self) -> watch::Receiver<u64> {
         self.finalized.watch_height()
+    }
+
+    /// Learn when a transaction enters the pool. Subscribe before looking
+    /// at the pool, so that nothing arriving after the look is missed.
+    pub fn watch_pool(&self) -> watch::Receiver<u64> {
+        self.pool_arrivals.subscribe()
+    }
+
+    /// Whether a block built on `parent` now would carry a transaction.
+    pub fn has_work_on(&mut self, parent: Hash) -> Result<bool, NodeError> {
+        self.rewind_head_to(parent)?;
+        let head = &self.head;
+        Ok(self.mempool.has_includable(|agent| head.next_nonce(agent)))
     }
 
     /// Accepts a transaction into the pool at `now_ms` (the node's time)
@@ -234,7 +251,12 @@ impl NodeLedger {
             .into());
         }
         let standing = Standing::of(&self.head.state, &signer);
-        Ok(self.mempool.insert(tx, next, standing, now_ms)?)
+        let fresh = !self.mempool.contains(&tx.hash());
+        let hash = self.mempool.insert(tx, next, standing, now_ms)?;
+        if fresh {
+            self.pool_arrivals.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        Ok(hash)
     }
 
     /// Drops the pool's transactions expired at `now_ms`. Costs what it
@@ -407,7 +429,12 @@ impl NodeLedger {
                 });
         }
         self.finalized.height_sender.send_replace(height);
-        tracing::info!(height, n_txs = block.txs.len(), "block finalized");
+        // An idle chain makes an empty block now and then: not worth a line.
+        if block.txs.is_empty() {
+            tracing::debug!(height, "empty block finalized");
+        } else {
+            tracing::info!(height, n_txs = block.txs.len(), "block finalized");
+        }
         Ok(height)
     }
 

@@ -501,6 +501,16 @@ impl Mempool {
         before - self.len()
     }
 
+    /// Whether [`Mempool::select`] with `next_nonce` would select anything:
+    /// some due signer's next nonce is pending. Stops at the first.
+    pub fn has_includable(&self, next_nonce: impl Fn(&AgentId) -> u64) -> bool {
+        self.due.iter().any(|(_, _, agent)| {
+            self.signers
+                .get(agent)
+                .is_some_and(|signer| signer.txs.contains_key(&next_nonce(agent)))
+        })
+    }
+
     /// Drops what the finalized chain made stale: the transactions of
     /// `signers` (those of a finalized block) whose nonce it used, with
     /// `next_nonce` giving each signer's next nonce there. Signers that had

@@ -65,6 +65,10 @@ pub enum ProtocolError {
     NoReputation { dc: DcId },
     #[error("you cannot thank your own contribution")]
     ThankingOneself,
+    #[error(
+        "you cannot evaluate your own contribution: under the backfeed rules it is for the others to value"
+    )]
+    EvaluatingOneself,
     #[error("reputation cannot be transferred: it is earned by each member and stays with them")]
     ReputationNotTransferable,
     #[error("a transfer needs a positive amount")]

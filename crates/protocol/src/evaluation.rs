@@ -212,6 +212,12 @@ fn plan(
     value: Fixed,
 ) -> Result<Plan, ProtocolError> {
     let record = &dc.contributions[contribution as usize];
+    let rules = dc.params.rules;
+    // A contributor holding more than half the reputation would otherwise
+    // value its own work alone and mint at will. The reference allows it.
+    if rules == RuleSet::Backfeed && record.contributor == evaluator {
+        return Err(ProtocolError::EvaluatingOneself);
+    }
     let kind =
         dc.types
             .get(&record.kind)
@@ -231,7 +237,6 @@ fn plan(
             allowed: kind.evaluation_set_text(),
         });
     }
-    let rules = dc.params.rules;
     // Step 2.
     let previous = record.current_evaluation_of(evaluator);
     if rules == RuleSet::Backfeed {

@@ -83,7 +83,7 @@ pub fn large_dc(rules: RuleSet, n_members: u32, n_contributions: u32, seed: u64)
             .expect("workload members are distinct");
     }
     for index in 0..n_contributions {
-        let author = member(rng.below(u64::from(n_members)) as u32);
+        let author = member(author_of(index, n_members));
         let contribute = Operation::Contribute {
             dc: dc.clone(),
             id: contribution(index),
@@ -97,10 +97,16 @@ pub fn large_dc(rules: RuleSet, n_members: u32, n_contributions: u32, seed: u64)
     state
 }
 
+/// The member who made contribution `index` of [`large_dc`].
+pub fn author_of(index: u32, n_members: u32) -> u32 {
+    index % n_members.max(1)
+}
+
 /// `n` evaluations by random members of random contributions of
-/// [`large_dc`], mostly up-votes. Members may evaluate a contribution more
-/// than once; under `backfeed` rules a repeated value is refused, which
-/// costs as much to find out as most of the work.
+/// [`large_dc`], mostly up-votes, never by the contribution's author (who
+/// may not evaluate it under `backfeed` rules). Members may evaluate a
+/// contribution more than once; under `backfeed` rules a repeated value is
+/// refused, which costs as much to find out as most of the work.
 pub fn evaluations(
     n_members: u32,
     n_contributions: u32,
@@ -111,10 +117,15 @@ pub fn evaluations(
     let dc = DcId::new(WORKLOAD_DC).expect("a valid DC id");
     (0..n)
         .map(|_| {
-            let evaluator = member(rng.below(u64::from(n_members)) as u32);
+            let mut evaluator = rng.below(u64::from(n_members)) as u32;
+            let target = rng.below(u64::from(n_contributions)) as u32;
+            if evaluator == author_of(target, n_members) {
+                evaluator = (evaluator + 1) % n_members;
+            }
+            let evaluator = member(evaluator);
             let operation = Operation::Evaluate {
                 dc: dc.clone(),
-                contribution: contribution(rng.below(u64::from(n_contributions)) as u32),
+                contribution: contribution(target),
                 value: if rng.below(10) < 8 {
                     Fixed::ONE
                 } else {

@@ -95,7 +95,8 @@ pub struct NodeArgs {
     /// has none).
     #[arg(long = "follow", value_name = "URL", conflicts_with_all = ["peers", "p2p_address"])]
     follow: Vec<String>,
-    /// Minimum milliseconds between blocks.
+    /// Minimum milliseconds between blocks with transactions (an idle chain
+    /// makes an empty block every 30 s).
     #[arg(long, default_value_t = 200)]
     block_interval_ms: u64,
     #[command(flatten)]

@@ -137,12 +137,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Scenario(ScenarioCommand::Run { final_only, file }) => {
-            let results = run_scenario(&file)?;
-            let results = if final_only {
-                results.last().cloned().into_iter().collect()
-            } else {
-                results
-            };
+            let results = run_scenario(&file, final_only)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             scenario_json::write_results(&mut out, &results)?;
@@ -161,7 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         file.display()
                     );
                 };
-                let actual = run_scenario(file)?
+                let actual = run_scenario(file, false)?
                     .iter()
                     .map(|line| serde_json::from_str(line))
                     .collect::<Result<Vec<serde_json::Value>, _>>()?;
@@ -221,15 +216,29 @@ fn read(file: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
-/// Runs a scenario file; one line of JSON per step.
-fn run_scenario(file: &Path) -> anyhow::Result<Vec<String>> {
+/// Runs a scenario file; one line of JSON per step, or with `final_only`
+/// only the last step's: the others are computed (the last depends on
+/// them) but neither serialized nor kept.
+fn run_scenario(file: &Path, final_only: bool) -> anyhow::Result<Vec<String>> {
     let text = read(file)?;
     let scenario = scenario_json::parse(&text)
         .with_context(|| format!("{} is not a valid scenario", file.display()))?;
-    let mut results = Vec::with_capacity(scenario.steps.len());
-    stigmer_protocol::scenario::run(&scenario, |index, result, dc| {
-        results.push(scenario_json::step_result(index, &result, dc));
+    let mut results = Vec::with_capacity(if final_only { 1 } else { scenario.steps.len() });
+    let mut last = None;
+    let state = stigmer_protocol::scenario::run(&scenario, |index, result, dc| {
+        if final_only {
+            last = Some((index, result));
+        } else {
+            results.push(scenario_json::step_result(index, &result, dc));
+        }
     })
     .with_context(|| format!("{}: the scenario's DC is invalid", file.display()))?;
+    if let Some((index, result)) = last {
+        let dc = stigmer_protocol::DcId::new(stigmer_protocol::scenario::SCENARIO_DC)
+            .ok()
+            .and_then(|id| state.dc(&id))
+            .context("the scenario's DC is gone after its last step")?;
+        results.push(scenario_json::step_result(index, &result, dc));
+    }
     Ok(results)
 }

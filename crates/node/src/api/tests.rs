@@ -1005,6 +1005,15 @@ async fn every_answer_validates_against_its_schema() {
         .unwrap();
     assert!(log.iter().any(|e| e["transaction"]["genesis"] == true));
     assert!(log.iter().any(|e| e["transaction"]["index"].is_u64()));
+    // The garden's founder holds all its reputation.
+    assert_eq!(answers["/api/v1/dcs/garden"]["majority_holders"], 1);
+    assert!(
+        answers["/api/v1/dcs"]["dcs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|dc| dc["majority_holders"].as_u64().is_some_and(|n| n >= 1))
+    );
     assert!(
         answers["/api/v1/dcs/garden"]["members"]
             .as_array()
@@ -1546,5 +1555,64 @@ async fn dc_pages_walk_every_account_and_contribution() {
                 .len();
             assert_eq!(seen.len(), all, "{list}: all of them");
         }
+
+/// A DC whose founders hold `reputations`, one each.
+fn dc_of(reputations: &[u64]) -> stigmer_protocol::State {
+    use stigmer_protocol::{ContributionType, CreateDc, DcParams, Fixed, Founder, Operation};
+    let founders = reputations
+        .iter()
+        .enumerate()
+        .map(|(index, &reputation)| Founder {
+            agent: AgentId::new(&format!("m{index}")).unwrap(),
+            reputation: Fixed::from_int(reputation),
+            tokens: Fixed::ZERO,
+            referrer: None,
+        })
+        .collect();
+    let create = CreateDc {
+        id: "coop".parse().unwrap(),
+        name: "A cooperative".to_string(),
+        token_symbol: "COOP".to_string(),
+        params: DcParams::default(),
+        types: BTreeMap::from([("work".parse().unwrap(), ContributionType::default())]),
+        founders,
+    };
+    let mut state = stigmer_protocol::State::new();
+    state
+        .apply(&AgentId::new("m0").unwrap(), &Operation::CreateDc(create))
+        .unwrap();
+    state
+}
+
+/// The fewest members holding more than half of the reputation, against
+/// every subset of small DCs: exactly half is not more than half, and a DC
+/// with no reputation has no figure.
+#[test]
+fn majority_holders_are_the_fewest_over_half() {
+    let figure = |reputations: &[u64]| {
+        let state = dc_of(reputations);
+        super::majority_holders(state.dc(&"coop".parse().unwrap()).unwrap())
+    };
+    assert_eq!(figure(&[10]), Some(1));
+    assert_eq!(figure(&[50, 50]), Some(2));
+    assert_eq!(figure(&[25, 25, 25, 25]), Some(3));
+    assert_eq!(figure(&[0, 0]), None);
+    let mut rng = stigmer_protocol::workload::Rng::new(10);
+    for _ in 0..300 {
+        let n = 1 + rng.below(8) as usize;
+        let reputations: Vec<u64> = (0..n).map(|_| rng.below(6)).collect();
+        let total: u64 = reputations.iter().sum();
+        let smallest = (0u32..1 << n)
+            .filter(|set| {
+                let held: u64 = (0..n)
+                    .filter(|i| set & (1 << i) != 0)
+                    .map(|i| reputations[i])
+                    .sum();
+                2 * held > total
+            })
+            .map(|set| set.count_ones() as usize)
+            .min()
+            .filter(|_| total > 0);
+        assert_eq!(figure(&reputations), smallest, "{reputations:?}");
     }
 }

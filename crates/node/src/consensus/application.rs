@@ -2,7 +2,7 @@
 //! needs: it builds a block on a parent and verifies a proposal, both through
 //! [`NodeLedger`], which executes blocks to commit to their state roots.
 
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use commonware_consensus::Heightable;
 use commonware_consensus::marshal::ancestry::Ancestry;
@@ -11,6 +11,7 @@ use commonware_parallel::Sequential;
 use commonware_runtime::Clock;
 use commonware_utils::SystemTimeExt as _;
 use futures::StreamExt as _;
+use futures::future::Either;
 use stigmer_ledger::Hash;
 use tracing::{debug, warn};
 
@@ -25,6 +26,11 @@ pub struct App {
     pub(crate) genesis_hash: Hash,
     /// Minimum spacing between a block's timestamp and its parent's.
     pub(crate) block_interval: Duration,
+    /// How often an idle chain makes an empty block.
+    pub(crate) empty_block_interval: Duration,
+    /// How long a leader with nothing to include waits for a transaction
+    /// before letting its view go.
+    pub(crate) idle_wait: Duration,
     /// How far in the future a proposal's timestamp may be before we hold
     /// our vote.
     pub(crate) max_future_skew: Duration,
@@ -77,6 +83,62 @@ impl App {
     }
 }
 
+/// How long an idle proposer lets a burst of arrivals gather before looking
+/// at the pool again: a flood of transactions that cannot be included yet
+/// (nonce gaps) then costs one look per pause, not one per transaction.
+const POOL_LOOK_PAUSE: Duration = Duration::from_millis(5);
+
+/// What a leader does in its view.
+enum Pace {
+    /// Propose now, with what the pool holds (perhaps nothing).
+    Propose,
+    /// Propose nothing: the view is nullified.
+    LetGo,
+}
+
+impl App {
+    /// Waits until a block on `parent` (its ledger hash and timestamp) is
+    /// due: `block_interval` after the parent if the pool holds something to
+    /// include, else as soon as something arrives (but not before that).
+    /// With nothing to include after `idle_wait`, the view is let go, unless
+    /// `empty_block_interval` has passed since the parent: then an empty
+    /// block is due. The wait is woken by the pool, not by polling it.
+    async fn pace<E: Clock>(&self, runtime: &E, parent: Hash, parent_time_ms: u64) -> Pace {
+        let parent_time = UNIX_EPOCH + Duration::from_millis(parent_time_ms);
+        let busy_at = parent_time + self.block_interval;
+        let empty_at = parent_time + self.empty_block_interval;
+        let give_up_at = runtime.current() + self.idle_wait;
+        loop {
+            let (has_work, mut arrivals) = {
+                let mut ledger = crate::api::lock(&self.ledger);
+                // Subscribe before looking: nothing arriving after the look is missed.
+                let arrivals = ledger.watch_pool();
+                (ledger.has_work_on(parent), arrivals)
+            };
+            // An error is the proposal's to report.
+            if has_work.unwrap_or(true) {
+                runtime.sleep_until(busy_at).await;
+                return Pace::Propose;
+            }
+            let now = runtime.current();
+            if now >= empty_at {
+                return Pace::Propose;
+            }
+            if now >= give_up_at {
+                return Pace::LetGo;
+            }
+            let arrival = std::pin::pin!(arrivals.changed());
+            let deadline = std::pin::pin!(runtime.sleep_until(empty_at.min(give_up_at)));
+            match futures::future::select(arrival, deadline).await {
+                Either::Left((Ok(()), _)) => runtime.sleep(POOL_LOOK_PAUSE).await,
+                // The ledger is gone: the node is stopping.
+                Either::Left((Err(_), _)) => return Pace::LetGo,
+                Either::Right(_) => {}
+            }
+        }
+    }
+}
+
 impl<E> commonware_consensus::Application<E> for App
 where
     E: Clock + Send + Sync + 'static,
@@ -93,21 +155,17 @@ where
         _input: (),
     ) -> Option<Digested<Block>> {
         let parent = ancestry.next().await?;
-        // Pace production: a single validator would otherwise spin. Must stay
-        // well below the leader timeout.
-        let interval = self.block_interval.as_millis() as u64;
-        let parent_time = parent.inner().timestamp_ms();
-        let target = parent_time.saturating_add(interval);
-        let now = runtime.current().epoch_millis();
-        if now < target {
-            runtime.sleep(Duration::from_millis(target - now)).await;
-        }
-        let timestamp = runtime.current().epoch_millis().max(parent_time);
         let parent_hash = self.ledger_hash(parent.inner());
         if !self.reach(parent.inner(), &mut ancestry).await {
             warn!("cannot reach the parent to build on");
             return None;
         }
+        let parent_time = parent.inner().timestamp_ms();
+        if let Pace::LetGo = self.pace(&runtime, parent_hash, parent_time).await {
+            debug!("nothing to include: letting the view go");
+            return None;
+        }
+        let timestamp = runtime.current().epoch_millis().max(parent_time);
         let proposal = crate::api::lock(&self.ledger).propose(parent_hash, timestamp);
         let ledger_block = match proposal {
             Ok(block) => block,

@@ -188,7 +188,7 @@ fn runtime(seed: u64) -> deterministic::Config {
     deterministic::Config::default()
         .with_seed(seed)
         .with_start_time(UNIX_EPOCH + Duration::from_millis(GENESIS_MS))
-        .with_timeout(Some(Duration::from_secs(3_600)))
+        .with_timeout(Some(Duration::from_secs(2 * 3_600)))
 }
 
 /// A link with `latency_ms` mean latency, half that as jitter, delivering
@@ -615,14 +615,15 @@ impl Cluster {
         }
     }
 
-    /// A member signs a transaction and submits it to its validator, if up.
-    fn submit(&mut self) {
+    /// A member signs a transaction and submits it to its validator, if up;
+    /// returns its hash.
+    fn submit(&mut self) -> Option<Hash> {
         let honest = self.world.honest();
         let load = &mut self.world.load;
         let member = load.rng.below(u64::from(DEMO_MEMBERS)) as u32;
         let home = honest[member as usize % honest.len()];
         let Some(running) = &self.running[home] else {
-            return;
+            return None;
         };
         let operation = load
             .next_operation(member)
@@ -648,6 +649,15 @@ impl Cluster {
             slot.hashes.push(hash);
         }
         slot.n_crashes_before = self.world.n_crashes;
+        Some(hash)
+    }
+
+    /// Whether every honest validator that is up has finalized `hash`.
+    fn finalized_everywhere(&self, hash: &Hash) -> bool {
+        self.up().into_iter().all(|index| {
+            let ledger = lock(&self.running[index].as_ref().expect("up").ledger);
+            ledger.store().tx_location(hash).unwrap().is_some()
+        })
     }
 
     /// Byzantine validators some honest validator caught and blocked.
@@ -1041,6 +1051,56 @@ fn byzantine_validators() {
             );
             cluster
         });
+    }
+}
+
+/// How long `idle_chains` leaves a chain alone.
+const IDLE_HOUR: Duration = Duration::from_secs(3_600);
+/// How soon a transaction submitted to an idle chain must be final.
+const FINAL_WITHIN: Duration = Duration::from_secs(1);
+
+/// A chain nobody uses makes one empty block per empty-block interval,
+/// not one per block interval: at most an hour's worth of them in an idle
+/// hour (and most of them: finalization does not stop). A transaction
+/// submitted after idling, at moments spread over the views, is final on
+/// every validator within a second. With one validator and with four.
+#[test]
+fn idle_chains() {
+    let interval = Timing::default().empty_block_interval;
+    let per_hour = IDLE_HOUR.as_secs() / interval.as_secs();
+    for (n, seeds) in [(1, 0..2), (4, 0..4)] {
+        for seed in seeds {
+            let world = World::new(seed, all_honest(n), link(50, 100));
+            simulate("idle_chains", world, |mut cluster| async move {
+                cluster.load = false;
+                cluster.run_until_all(1).await;
+                let before = cluster.height_max();
+                cluster.context.sleep(IDLE_HOUR).await;
+                let n_blocks = cluster.height_max() - before;
+                assert!(
+                    n_blocks <= per_hour + 1 && n_blocks >= per_hour / 2,
+                    "seed {seed}, {n} validators: {n_blocks} blocks in an idle hour \
+                     (one per {interval:?} is {per_hour})"
+                );
+                let mut rng = Rng::new(seed);
+                for _ in 0..10 {
+                    let pause = rng.below(interval.as_millis() as u64);
+                    cluster.context.sleep(Duration::from_millis(pause)).await;
+                    let submitted = cluster.context.current();
+                    let hash = cluster.submit().expect("every validator is up");
+                    while !cluster.finalized_everywhere(&hash) {
+                        let waited = cluster.context.current().duration_since(submitted).unwrap();
+                        assert!(
+                            waited <= FINAL_WITHIN,
+                            "seed {seed}, {n} validators: a transaction submitted to an idle \
+                             chain is not final everywhere after {waited:?}"
+                        );
+                        cluster.context.sleep(Duration::from_millis(10)).await;
+                    }
+                }
+                cluster
+            });
+        }
     }
 }
 

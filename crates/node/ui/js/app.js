@@ -302,12 +302,15 @@ async function dcPage(id) {
       h('td', { class: 'n' }, words.amount(m.tokens))));
     const reputations = active.map((m) => Number(m.reputation));
     const g = charts.gini(reputations);
-    return h('div', { class: 'two' },
+    const concentration = words.concentration(dc.majority_holders);
+    return h('div', {},
+      h('p', concentration.warn ? { class: 'warning', role: 'note' } : { class: 'muted' }, concentration.text),
+      h('div', { class: 'two' },
       table(`${active.length} members`, ['Member', 'Status', 'Reputation', 'Share', symbol], rows),
       h('figure', {},
         charts.lorenz(reputations, 'reputation'),
         h('figcaption', {}, `How evenly reputation is spread. Gini coefficient ${g.toFixed(2)} `,
-          `(0: everyone equal; 1: one member holds all). The further the curve sags below the diagonal, the more unequal.`)));
+          `(0: everyone equal; 1: one member holds all). The further the curve sags below the diagonal, the more unequal.`))));
   });
 
   // Pages shown so far: "Show more" reads one more (newest first).
@@ -441,6 +444,9 @@ async function contributionPage(dcId, id) {
   let act = null;
   if (!me) {
     act = needKey();
+  } else if (me.agent === first.contributor && (first.thanks_only || dc.rules === 'backfeed')) {
+    // The node would refuse both: one's own work is for the others.
+    act = h('p', { class: 'muted' }, 'This is your own contribution: it is for the others to value and thank.');
   } else if (first.thanks_only) {
     act = txForm('Thank the contributor', [], () => ({ type: 'thank', dc: dcId, contribution: id }), { button: 'Say thanks' });
   } else {

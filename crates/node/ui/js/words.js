@@ -74,6 +74,24 @@ export function describeType(name, type, symbol) {
     + `times the engaged share, scaled by the median value.`;
 }
 
+/**
+ * How concentrated reputation is, in a sentence: `n` is the fewest members
+ * who together hold more than half of it (`null` when nobody holds any).
+ * One or two such members can value work alone: that deserves a warning.
+ */
+export function concentration(n) {
+  if (n === null || n === undefined) {
+    return { text: 'Nobody holds any reputation yet: no evaluation can value work.', warn: false };
+  }
+  if (n === 1) {
+    return { text: '1 member holds more than half of the reputation: they can decide alone which work is valued.', warn: true };
+  }
+  if (n === 2) {
+    return { text: '2 members hold more than half of the reputation: they can decide alone which work is valued.', warn: true };
+  }
+  return { text: `It takes ${n} members to hold more than half of the reputation: no fewer can decide alone which work is valued.`, warn: false };
+}
+
 export function statusWord(status) {
   return { member: 'member', left: 'left', holder: 'token holder' }[status] || status;
 }

@@ -318,6 +318,17 @@ fn check_invariants(state: &State) {
                     "two current evaluations by one member"
                 );
             }
+            // Under `backfeed` a contribution is for the others to value
+            // (random actions pick the contributor one time in six).
+            if dc.params.rules == RuleSet::Backfeed {
+                assert!(
+                    contribution
+                        .evaluations
+                        .iter()
+                        .all(|e| e.evaluator != contribution.contributor),
+                    "a contributor evaluated its own contribution"
+                );
+            }
         }
     }
 }

@@ -55,8 +55,8 @@ fn median_issuance_pays_each_new_high_once() {
     assert_eq!(tokens(&state, "ann"), int(49));
     assert_eq!(contribution(&state, "w1").reputation_issued, int(4));
 
-    // Everyone rates it, the median rises to 5: only the rise is paid.
-    evaluate(&mut state, "ann", "w1", 5).unwrap();
+    // Cy raises its rating, the median rises to 5: only the rise is paid.
+    evaluate(&mut state, "cy", "w1", 5).unwrap();
     let record = contribution(&state, "w1");
     assert_eq!(record.score_max, int(5));
     assert_eq!(record.tokens_issued, int(50));
@@ -82,10 +82,14 @@ impl SnapshotMedian for stigmer_protocol::Contribution {
 #[test]
 fn half_of_the_reputation_is_not_enough() {
     for rules in [RuleSet::Backfeed, RuleSet::BackfeedClassic] {
-        let mut state = community(rules, &[0, 1], &[("ann", 10, 10), ("bo", 10, 10)]);
-        contribute(&mut state, "ann", "w1", "work").unwrap();
+        let mut state = community(
+            rules,
+            &[0, 1],
+            &[("ann", 10, 10), ("bo", 10, 10), ("cy", 0, 10)],
+        );
+        contribute(&mut state, "cy", "w1", "work").unwrap();
         evaluate(&mut state, "bo", "w1", 1).unwrap();
-        assert_eq!(tokens(&state, "ann"), int(9), "{rules}");
+        assert_eq!(tokens(&state, "cy"), int(9), "{rules}");
         evaluate(&mut state, "ann", "w1", 1).unwrap();
         // Under classic rules the unpaid half became the high-water mark, so
         // only the rise above it is paid (as in the reference).
@@ -93,7 +97,7 @@ fn half_of_the_reputation_is_not_enough() {
             RuleSet::Backfeed => int(59),
             _ => int(34),
         };
-        assert_eq!(tokens(&state, "ann"), expected, "{rules}");
+        assert_eq!(tokens(&state, "cy"), expected, "{rules}");
     }
 }
 
@@ -178,7 +182,11 @@ fn classic_upvote_with_no_reputation_is_refused() {
 
 #[test]
 fn evaluation_values_outside_the_set_are_refused() {
-    let mut state = community(RuleSet::Backfeed, &[0, 1, 2], &[("ann", 10, 10)]);
+    let mut state = community(
+        RuleSet::Backfeed,
+        &[0, 1, 2],
+        &[("ann", 10, 10), ("bo", 10, 10)],
+    );
     contribute(&mut state, "ann", "w1", "work").unwrap();
     let operation = Operation::Evaluate {
         dc: dc_id("coop"),
@@ -189,7 +197,7 @@ fn evaluation_values_outside_the_set_are_refused() {
         value: fixed("1.5"),
         allowed: "0, 1, 2".to_string(),
     };
-    refused(&mut state, "ann", operation, expected);
+    refused(&mut state, "bo", operation, expected);
 }
 
 #[test]
@@ -225,12 +233,48 @@ fn thanks_only_contributions_are_recorded_and_thanked_never_scored() {
     assert_eq!(count_events(&state, "ann", thanked), 1);
 }
 
+/// Ann holds three quarters of the reputation. Under the reference's rules
+/// her own up-vote alone values her work and mints her tokens and
+/// reputation, again with every contribution; under `backfeed` her own work
+/// is for the others to value, as thanking it is.
+#[test]
+fn evaluating_ones_own_contribution_is_refused_under_backfeed_only() {
+    for rules in [RuleSet::Backfeed, RuleSet::BackfeedClassic] {
+        let mut state = community(rules, &[0, 1], &[("ann", 30, 10), ("bo", 10, 10)]);
+        contribute(&mut state, "ann", "w1", "work").unwrap();
+        let own = Operation::Evaluate {
+            dc: dc_id("coop"),
+            contribution: ContributionId::new("w1").unwrap(),
+            value: int(1),
+        };
+        match rules {
+            RuleSet::Backfeed => {
+                refused(&mut state, "ann", own, ProtocolError::EvaluatingOneself);
+                // A value of 0 is no better: it is still her own work.
+                let zero = Operation::Evaluate {
+                    dc: dc_id("coop"),
+                    contribution: ContributionId::new("w1").unwrap(),
+                    value: Fixed::ZERO,
+                };
+                refused(&mut state, "ann", zero, ProtocolError::EvaluatingOneself);
+                // The others still value it.
+                evaluate(&mut state, "bo", "w1", 1).unwrap();
+                assert_eq!(contribution(&state, "w1").evaluations.len(), 1);
+            }
+            RuleSet::BackfeedClassic => {
+                state.apply(&agent("ann"), &own).unwrap();
+                assert_eq!(tokens(&state, "ann"), plus(int(9), fixed("37.5")));
+            }
+        }
+    }
+}
+
 #[test]
 fn leaving_keeps_the_record_but_it_counts_no_more() {
     let mut state = community(
         RuleSet::Backfeed,
         &[0, 1],
-        &[("ann", 10, 10), ("bo", 30, 10)],
+        &[("ann", 10, 10), ("bo", 30, 10), ("cy", 0, 10)],
     );
     let leave = Operation::Leave { dc: dc_id("coop") };
     state.apply(&agent("bo"), &leave).unwrap();
@@ -239,7 +283,7 @@ fn leaving_keeps_the_record_but_it_counts_no_more() {
     assert_eq!(dc.member(&agent("bo")).unwrap().status, MemberStatus::Left);
     assert_eq!(reputation(&state, "bo"), int(30));
 
-    contribute(&mut state, "ann", "w1", "work").unwrap();
+    contribute(&mut state, "cy", "w1", "work").unwrap();
     let upvote = Operation::Evaluate {
         dc: dc_id("coop"),
         contribution: ContributionId::new("w1").unwrap(),
@@ -252,7 +296,7 @@ fn leaving_keeps_the_record_but_it_counts_no_more() {
     refused(&mut state, "bo", upvote, expected);
     // With bo gone, ann alone is all the reputation that counts.
     evaluate(&mut state, "ann", "w1", 1).unwrap();
-    assert_eq!(tokens(&state, "ann"), int(59));
+    assert_eq!(tokens(&state, "cy"), int(59));
 
     // Coming back restores the record without a new allocation.
     let join = Operation::Join {
@@ -260,7 +304,10 @@ fn leaving_keeps_the_record_but_it_counts_no_more() {
         referrer: None,
     };
     state.apply(&agent("bo"), &join).unwrap();
-    let expected = plus(reputation(&state, "ann"), int(30));
+    let expected = plus(
+        plus(reputation(&state, "ann"), reputation(&state, "cy")),
+        int(30),
+    );
     assert_eq!(coop(&state).total_reputation, expected);
 }
 
@@ -463,7 +510,7 @@ fn every_change_is_in_the_action_log_with_its_cause() {
         &[0, 1],
         &[("ann", 10, 10), ("bo", 20, 10), ("cy", 20, 10)],
     );
-    contribute(&mut state, "ann", "w1", "work").unwrap();
+    contribute(&mut state, "cy", "w1", "work").unwrap();
     evaluate(&mut state, "bo", "w1", 1).unwrap();
     evaluate(&mut state, "cy", "w1", 1).unwrap();
     let log = state.action_log(&agent("bo"));
@@ -514,9 +561,9 @@ fn same_operations_same_state() {
         let mut state = community(
             RuleSet::Backfeed,
             &[0, 1, 2, 3],
-            &[("ann", 7, 10), ("bo", 13, 10), ("cy", 3, 10)],
+            &[("ann", 7, 10), ("bo", 13, 10), ("cy", 3, 10), ("di", 1, 10)],
         );
-        contribute(&mut state, "ann", "w1", "work").unwrap();
+        contribute(&mut state, "di", "w1", "work").unwrap();
         for (who, value) in [("bo", 3), ("cy", 2), ("ann", 1), ("cy", 3)] {
             evaluate(&mut state, who, "w1", value).unwrap();
         }

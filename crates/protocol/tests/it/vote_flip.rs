@@ -83,8 +83,10 @@ fn simulate(rules: RuleSet, seed: u64, rounds: u32) -> (Fixed, Fixed) {
                 evaluate(&mut state, colluder, &id, 1).unwrap();
             }
             for name in &names[3..] {
-                // A contribution everyone likes: the target of the attack.
-                if rng.below(10) < 9 {
+                // A contribution everyone likes: the target of the attack
+                // (everyone but its author, who may not evaluate it).
+                let likes = rng.below(10) < 9;
+                if likes && name != author {
                     evaluate(&mut state, name, &id, 1).unwrap();
                 }
             }
