@@ -1555,6 +1555,8 @@ async fn dc_pages_walk_every_account_and_contribution() {
                 .len();
             assert_eq!(seen.len(), all, "{list}: all of them");
         }
+    }
+}
 
 /// A DC whose founders hold `reputations`, one each.
 fn dc_of(reputations: &[u64]) -> stigmer_protocol::State {

@@ -639,7 +639,7 @@ impl Cluster {
             // The state already refuses it (an evaluation of a contribution
             // not on the ledger yet, or of the member's own): answered at
             // once, never in a block, its nonce still free.
-            Err(NodeError::Ledger(LedgerError::Protocol(_))) => return,
+            Err(NodeError::Ledger(LedgerError::Protocol(_))) => return None,
             Err(e) => panic!("validator {home} refused a transaction: {e}"),
         };
         let slot = load.submitted.entry((member, nonce)).or_default();
@@ -1087,7 +1087,13 @@ fn idle_chains() {
                     let pause = rng.below(interval.as_millis() as u64);
                     cluster.context.sleep(Duration::from_millis(pause)).await;
                     let submitted = cluster.context.current();
-                    let hash = cluster.submit().expect("every validator is up");
+                    // Every validator is up; the state may refuse a random
+                    // operation at once (then another is signed).
+                    let hash = loop {
+                        if let Some(hash) = cluster.submit() {
+                            break hash;
+                        }
+                    };
                     while !cluster.finalized_everywhere(&hash) {
                         let waited = cluster.context.current().duration_since(submitted).unwrap();
                         assert!(
