@@ -69,8 +69,24 @@ impl Node {
             .unwrap_or_else(|| panic!("unexpected output {line:?}"))
             .to_string();
         let node = Node { child, api };
-        node.wait_for_height(1);
+        node.wait_for_api();
         node
+    }
+
+    /// Waits until the API answers. (An idle chain makes no block before
+    /// there is a transaction, or `EMPTY_BLOCK_INTERVAL` later.)
+    fn wait_for_api(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ureq::get(format!("{}/api/v1/status", self.api))
+            .call()
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the API did not answer within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn get(&self, path: &str) -> (u16, Value) {
@@ -186,10 +202,13 @@ fn a_community_lives_through_the_cli_and_the_api() {
         let (code, out) = run(&["join", "garden", "--referrer", "ann", "--key", who]);
         assert_eq!(code, Some(0), "{out}");
     }
-    let ann_id = String::from_utf8(cli_offline(&home, &["key", "show", "ann"]).stdout)
+    let bo_id = String::from_utf8(cli_offline(&home, &["key", "show", "bo"]).stdout)
         .unwrap()
         .trim()
         .to_string();
+    // Newcomers start with nothing here: ann sends bo the fee.
+    let (code, out) = run(&["transfer", "garden", "bo", "2.5", "--key", "ann"]);
+    assert_eq!(code, Some(0), "{out}");
     let (code, out) = run(&[
         "contribute",
         "garden",
@@ -199,10 +218,14 @@ fn a_community_lives_through_the_cli_and_the_api() {
         "--title",
         "Raised beds",
         "--key",
-        "ann",
+        "bo",
     ]);
     assert_eq!(code, Some(0), "{out}");
-    // Only ann holds reputation: her own evaluation makes the median positive.
+    // Nobody evaluates their own work under the backfeed rules.
+    let (code, out) = run(&["evaluate", "garden", "beds", "4", "--key", "bo"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("your own contribution"), "{out}");
+    // ann holds all the reputation: her evaluation makes the median positive.
     let (code, out) = run(&["evaluate", "garden", "beds", "4", "--key", "ann"]);
     assert_eq!(code, Some(0), "{out}");
     // A refusal is a clear "no", exit status 1, and changes nothing.
@@ -220,21 +243,19 @@ fn a_community_lives_through_the_cli_and_the_api() {
     ]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("reputation cannot be transferred"), "{out}");
-    let (code, out) = run(&["transfer", "garden", "bo", "2.5", "--key", "ann"]);
-    assert_eq!(code, Some(0), "{out}");
 
     let (status, contribution) = node.get("/api/v1/dcs/garden/contributions/beds");
     assert_eq!(status, 200);
     assert_eq!(contribution["tokens_issued"], "40");
-    let (_, agent) = node.get(&format!("/api/v1/agents/{ann_id}"));
+    let (_, agent) = node.get(&format!("/api/v1/agents/{bo_id}"));
     let membership = &agent["memberships"][0];
-    // 100 - 1 (fee) + 40 (issued) - 2.5 (transfer)
-    assert_eq!(membership["tokens"], "136.5");
+    // 2.5 (from ann) - 1 (fee) + 40 (issued)
+    assert_eq!(membership["tokens"], "41.5");
     // The balance checks out against the state root with an inclusion proof.
-    let (code, out) = run(&["prove", "garden", "ann"]);
+    let (code, out) = run(&["prove", "garden", "bo"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains("verified") && out.contains("136.5 tokens"),
+        out.contains("verified") && out.contains("41.5 tokens"),
         "{out}"
     );
     let explanations: Vec<&str> = agent["log"]
@@ -506,17 +527,30 @@ fn idle_connections_cannot_exhaust_the_node() {
         child,
         api: line.trim().strip_prefix("api ").unwrap().to_string(),
     };
-    node.wait_for_height(1);
+    node.wait_for_api();
     let address = node.api.trim_start_matches("http://").to_string();
     // As many idle sockets as the node may open files, held open.
     let idle: Vec<_> = (0..1000)
         .map_while(|_| std::net::TcpStream::connect(&address).ok())
         .collect();
     assert!(idle.len() >= 900, "only {} connections", idle.len());
-    let (_, status) = node.get("/api/v1/status");
-    let height = status["height"].as_u64().unwrap();
-    // Consensus goes on, and the API answers, while they are held.
-    node.wait_for_height(height + 20);
+    // Consensus goes on, and the API answers, while they are held: a DC
+    // founded now is finalized.
+    let home = scratch.0.join("home");
+    assert!(cli_offline(&home, &["key", "new", "ann"]).status.success());
+    let output = cli(
+        &home,
+        &node,
+        &[
+            "dc", "create", "garden", "--name", "Garden", "--token", "SEED", "--key", "ann",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("finalized in block"),
+        "{}",
+        text(&output)
+    );
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(!log_text.contains("panicked"), "{log_text}");
     assert!(log_text.contains("open-file limit"), "{log_text}");
