@@ -19,7 +19,7 @@ use stigmer_ledger::chain::Chain;
 use stigmer_ledger::tx::{Keypair, SignedTransaction, TX_SIGNING_DOMAIN, hex};
 use stigmer_node::json::{OperationJson, ParamsJson, TransactionJson, TypeJson};
 use stigmer_protocol::{
-    AgentId, Asset, ContributionType, CreateDc, DcId, DcParams, Fixed, Founder, Operation, RuleSet,
+    Asset, ContributionType, CreateDc, DcId, DcParams, Fixed, Founder, Operation, RuleSet,
 };
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/test/fixtures.json");
