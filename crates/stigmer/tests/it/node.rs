@@ -186,29 +186,10 @@ fn a_community_lives_through_the_cli_and_the_api() {
         let (code, out) = run(&["join", "garden", "--referrer", "ann", "--key", who]);
         assert_eq!(code, Some(0), "{out}");
     }
-    let ann_id = String::from_utf8(cli_offline(&home, &["key", "show", "ann"]).stdout)
+    let bo_id = String::from_utf8(cli_offline(&home, &["key", "show", "bo"]).stdout)
         .unwrap()
         .trim()
         .to_string();
-    let (code, out) = run(&[
-        "contribute",
-        "garden",
-        "beds",
-        "--type",
-        "work",
-        "--title",
-        "Raised beds",
-        "--key",
-        "ann",
-    ]);
-    assert_eq!(code, Some(0), "{out}");
-    // Only ann holds reputation: her own evaluation makes the median positive.
-    let (code, out) = run(&["evaluate", "garden", "beds", "4", "--key", "ann"]);
-    assert_eq!(code, Some(0), "{out}");
-    // A refusal is a clear "no", exit status 1, and changes nothing.
-    let (code, out) = run(&["evaluate", "garden", "beds", "4", "--key", "ann"]);
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("must change the value"), "{out}");
     let (code, out) = run(&[
         "transfer",
         "garden",
@@ -220,21 +201,44 @@ fn a_community_lives_through_the_cli_and_the_api() {
     ]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("reputation cannot be transferred"), "{out}");
+    // Bo joined with nothing: ann gives him enough for the fee.
     let (code, out) = run(&["transfer", "garden", "bo", "2.5", "--key", "ann"]);
     assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run(&[
+        "contribute",
+        "garden",
+        "beds",
+        "--type",
+        "work",
+        "--title",
+        "Raised beds",
+        "--key",
+        "bo",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    // Only ann holds reputation: her evaluation makes the median positive.
+    let (code, out) = run(&["evaluate", "garden", "beds", "4", "--key", "ann"]);
+    assert_eq!(code, Some(0), "{out}");
+    // A refusal is a clear "no", exit status 1, and changes nothing.
+    let (code, out) = run(&["evaluate", "garden", "beds", "4", "--key", "ann"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("must change the value"), "{out}");
+    let (code, out) = run(&["evaluate", "garden", "beds", "5", "--key", "bo"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("your own contribution"), "{out}");
 
     let (status, contribution) = node.get("/api/v1/dcs/garden/contributions/beds");
     assert_eq!(status, 200);
     assert_eq!(contribution["tokens_issued"], "40");
-    let (_, agent) = node.get(&format!("/api/v1/agents/{ann_id}"));
+    let (_, agent) = node.get(&format!("/api/v1/agents/{bo_id}"));
     let membership = &agent["memberships"][0];
-    // 100 - 1 (fee) + 40 (issued) - 2.5 (transfer)
-    assert_eq!(membership["tokens"], "136.5");
+    // 2.5 (transfer) - 1 (fee) + 40 (issued)
+    assert_eq!(membership["tokens"], "41.5");
     // The balance checks out against the state root with an inclusion proof.
-    let (code, out) = run(&["prove", "garden", "ann"]);
+    let (code, out) = run(&["prove", "garden", "bo"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains("verified") && out.contains("136.5 tokens"),
+        out.contains("verified") && out.contains("41.5 tokens"),
         "{out}"
     );
     let explanations: Vec<&str> = agent["log"]
