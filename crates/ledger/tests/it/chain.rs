@@ -13,12 +13,12 @@ fn blocks() -> Vec<Block> {
         vec![ann.sign(CHAIN, 0, create_dc(&[&ann, &bo]))],
         vec![
             ann.sign(CHAIN, 1, contribute("beds")),
-            bo.sign(CHAIN, 0, evaluate("beds", 1)),
+            bo.sign(CHAIN, 0, evaluate("beds", 0)),
         ],
         vec![
-            ann.sign(CHAIN, 2, evaluate("beds", 1)),
+            bo.sign(CHAIN, 1, evaluate("beds", 1)),
             // Refused by the protocol (the same value again), yet valid.
-            ann.sign(CHAIN, 3, evaluate("beds", 1)),
+            bo.sign(CHAIN, 2, evaluate("beds", 1)),
         ],
     ];
     batches
