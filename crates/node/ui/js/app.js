@@ -55,7 +55,10 @@ async function route(event) {
       } catch (error) {
         if (number === routeNumber) showError(error);
       }
-      if (number === routeNumber && event) {
+      // A page may show its form before its last parts arrive: never take
+      // focus from a field the person already chose.
+      const chosen = main.contains(document.activeElement) && document.activeElement !== main;
+      if (number === routeNumber && event && !chosen) {
         main.focus({ preventScroll: true });
       }
       return;
