@@ -517,6 +517,8 @@ fn parse_submission(bytes: &[u8]) -> Result<Submission, String> {
         (status = 202, description = "Accepted into the pool, not finalized yet", body = PendingTransaction),
         (status = 400, description = "Malformed, badly signed, or for another chain", body = ErrorBody),
         (status = 409, description = "The nonce is used already, the current state refuses the operation (it would be refused in a block), or the pool refused it", body = ErrorBody),
+        (status = 413, description = "The body is larger than any transaction can be", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = ErrorBody),
         (status = 429, description = "The signer's allowance of transactions for this hour is used up, or it has the most transactions pending a signer may: wait", body = ErrorBody),
         (status = 503, description = "The pool is full of transactions of higher priority: try again shortly", body = ErrorBody),
     )
