@@ -287,7 +287,22 @@ impl Chain {
     /// is unchanged, except for a state root mismatch, which means the block
     /// or this node is broken: the caller must stop rather than go on.
     pub fn apply_block(&mut self, block: &Block) -> Result<Applied, LedgerError> {
-        self.check_block(block, Signatures::Verify)?;
+        self.apply(block, Signatures::Verify)
+    }
+
+    /// [`Chain::apply_block`] for a block whose signatures were checked
+    /// already, possibly on another thread while this chain applied the
+    /// blocks before it: signatures depend on no state, so a replay can
+    /// check block `h + 1`'s while it applies block `h`.
+    pub fn apply_signature_checked(
+        &mut self,
+        block: &SignatureChecked,
+    ) -> Result<Applied, LedgerError> {
+        self.apply(&block.0, Signatures::AlreadyVerified)
+    }
+
+    fn apply(&mut self, block: &Block, signatures: Signatures) -> Result<Applied, LedgerError> {
+        self.check_block(block, signatures)?;
         let applied = self.execute(block);
         let computed = self.state_root();
         if computed != block.header.state_root {
@@ -430,6 +445,29 @@ impl Chain {
         let all: Vec<(Vec<u8>, Vec<u8>)> = all.into_iter().collect();
         tree.apply(&all);
         tree.root()
+    }
+}
+
+/// A block every signature of which passed [`SignedTransaction::verify_signature`].
+/// Only [`SignatureChecked::check`] makes one, so holding one is the proof.
+#[derive(Clone, Debug)]
+pub struct SignatureChecked(Block);
+
+impl SignatureChecked {
+    /// Checks every signature of `block`, on all cores. The error names the
+    /// first bad transaction, as [`Chain::apply_block`] would.
+    pub fn check(block: Block) -> Result<SignatureChecked, LedgerError> {
+        match verify_signatures(&block.txs) {
+            Ok(()) => Ok(SignatureChecked(block)),
+            Err((index, error)) => Err(LedgerError::InvalidBlock {
+                height: block.header.height,
+                reason: format!("transaction {index}: {error}"),
+            }),
+        }
+    }
+
+    pub fn block(&self) -> &Block {
+        &self.0
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use stigmer_ledger::chain::Chain;
+use stigmer_ledger::chain::{Chain, SignatureChecked};
 use stigmer_ledger::store::Store;
 use stigmer_ledger::tx::Keypair;
 use stigmer_node::genesis::{Genesis, GenesisDc};
@@ -303,6 +303,9 @@ pub struct VerifyArgs {
     data_dir: Option<PathBuf>,
 }
 
+/// Blocks read and signature-checked ahead of the one being applied.
+const VERIFY_BLOCKS_AHEAD: usize = 4;
+
 pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let data_dir = match args.data_dir {
         Some(dir) => dir,
@@ -329,20 +332,50 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    // Signatures depend on no state: a reader thread loads each block and
+    // checks its signatures (on all cores) while this thread applies the
+    // blocks before it.
+    let (blocks_tx, blocks_rx) = std::sync::mpsc::sync_channel(VERIFY_BLOCKS_AHEAD);
+    let store = &store;
     let mut n_txs: u64 = 0;
-    for h in 1..=height {
-        let Some(block) = store.block(h)? else {
-            bar.abandon();
-            println!("FAIL  block {h} is missing (applied height {height})");
-            return Ok(Outcome::No);
-        };
-        if let Err(error) = chain.apply_block(&block) {
-            bar.abandon();
-            println!("FAIL  {}", escape(&error.to_string()));
-            return Ok(Outcome::No);
+    let failure = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for h in 1..=height {
+                let checked = match store.block(h) {
+                    Ok(Some(block)) => SignatureChecked::check(block).map_err(|e| e.to_string()),
+                    Ok(None) => Err(format!("block {h} is missing (applied height {height})")),
+                    Err(error) => Err(format!("block {h} cannot be read: {error}")),
+                };
+                let failed = checked.is_err();
+                // The receiver hangs up after a failure of its own.
+                if blocks_tx.send(checked).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        // Owned here, so that it hangs up (and the reader stops) on a failure.
+        let blocks_rx = blocks_rx;
+        for _ in 1..=height {
+            let applied = match blocks_rx.recv() {
+                Ok(Ok(block)) => chain
+                    .apply_signature_checked(&block)
+                    .map(|_| block.block().txs.len() as u64)
+                    .map_err(|e| e.to_string()),
+                Ok(Err(error)) => Err(error),
+                Err(_) => Err("the block reader stopped".to_string()),
+            };
+            match applied {
+                Ok(n) => n_txs += n,
+                Err(error) => return Some(error),
+            }
+            bar.inc(1);
         }
-        n_txs += block.txs.len() as u64;
-        bar.inc(1);
+        None
+    });
+    if let Some(error) = failure {
+        bar.abandon();
+        println!("FAIL  {}", escape(&error));
+        return Ok(Outcome::No);
     }
     bar.finish_and_clear();
     // The incrementally maintained commitment must equal one built from scratch.
