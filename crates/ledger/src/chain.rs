@@ -8,7 +8,7 @@
 //! it is applied; an operation the protocol refuses does not invalidate the
 //! block: its transaction consumes its nonce and records the refusal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use stigmer_protocol::limits::ALLOWANCE_WINDOW_MS;
 use stigmer_protocol::{AgentId, ProtocolError, Receipt, State};
@@ -25,6 +25,25 @@ pub struct Applied {
     pub outcomes: Vec<TxOutcome>,
     /// Leaves the block changed, with their new values, sorted by key.
     pub changed_leaves: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A block built by [`Chain::propose`], already applied.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub block: Block,
+    pub applied: Applied,
+    /// Transactions the state refused, left out of the block.
+    pub refused: Vec<Refused>,
+}
+
+/// A transaction a proposer left out because the state refused it: it
+/// would only have been a refused operation in a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub hash: Hash,
+    pub signer: AgentId,
+    pub nonce: u64,
+    pub error: ProtocolError,
 }
 
 /// The outcome of one transaction in a block.
@@ -98,6 +117,17 @@ impl Chain {
         (allowance.saturating_sub(used), allowance)
     }
 
+    /// `signer`'s transactions in blocks of `window` before the next
+    /// block, and its allowance in the state before it.
+    fn allowance_before(&self, window: u64, signer: &AgentId) -> (u32, u32) {
+        let before = if window == self.allowance_window {
+            self.window_counts.get(signer).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        (before, self.state.hourly_allowance(signer))
+    }
+
     /// The transactions of `signer` in the block so far, counted against its
     /// allowance; `None` when one more would exceed it.
     fn count_against_allowance(
@@ -106,14 +136,9 @@ impl Chain {
         in_block: &mut BTreeMap<AgentId, (u32, u32)>,
         signer: &AgentId,
     ) -> Option<()> {
-        let (used, allowance) = in_block.entry(signer.clone()).or_insert_with(|| {
-            let before = if window == self.allowance_window {
-                self.window_counts.get(signer).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            (before, self.state.hourly_allowance(signer))
-        });
+        let (used, allowance) = in_block
+            .entry(signer.clone())
+            .or_insert_with(|| self.allowance_before(window, signer));
         if *used >= *allowance {
             return None;
         }
@@ -225,62 +250,144 @@ impl Chain {
         Ok(())
     }
 
-    /// Builds the next block from `txs` (which must be valid for it, in
-    /// nonce order per signer) and applies it. Used by the proposer; the
-    /// transactions were checked (canonical, signed) when they were
-    /// verified. Only the longest prefix of `txs` that fits in a block is
+    /// Builds the next block from `txs` (verified, in nonce order per
+    /// signer) and applies it. Used by the proposer.
+    ///
+    /// Each transaction is applied as it is considered, so the block holds
+    /// only what the state accepts: a transaction the state refuses (which
+    /// could not be checked when it arrived, being behind others of its
+    /// signer) is left out and handed back in [`Proposal::refused`], with
+    /// the rest of its signer's (whose nonces can no longer follow). So is
+    /// a signer's transaction beyond its hourly allowance, or one whose
+    /// nonce does not follow. Only transactions that fit in a block are
     /// taken, so a proposal is always decodable by the peers.
     pub fn propose(
         &mut self,
         timestamp_ms: u64,
         txs: Vec<VerifiedTransaction>,
-    ) -> Result<(Block, Applied), LedgerError> {
+    ) -> Result<Proposal, LedgerError> {
         let timestamp_ms = timestamp_ms.max(self.tip_timestamp_ms);
+        let height = self.height + 1;
         let window = timestamp_ms / ALLOWANCE_WINDOW_MS;
-        let mut room = BLOCK_TXS_BYTES_MAX;
+        // A verifier counts allowances with the state before the block
+        // (`check_block`): so does the proposer.
         let mut in_block = BTreeMap::new();
-        // A signer over its allowance is left out from that transaction on,
-        // so its nonces still follow each other.
-        let mut left_out: std::collections::BTreeSet<AgentId> = Default::default();
-        let txs: Vec<SignedTransaction> = txs
-            .into_iter()
-            .take(BLOCK_TXS_MAX as usize)
-            .take_while(|tx| {
-                // Each transaction is length-prefixed in the block.
-                let size = tx.encoded().len() + 4;
-                room = room.saturating_sub(size);
-                room > 0
-            })
-            .filter(|tx| {
-                let signer = tx.signer();
-                if left_out.contains(&signer) {
-                    return false;
-                }
-                let fits = self
+        for tx in &txs {
+            let signer = tx.signer();
+            if !in_block.contains_key(&signer) {
+                let counts = self.allowance_before(window, &signer);
+                in_block.insert(signer, counts);
+            }
+        }
+        self.enter_window(window);
+        let mut room = BLOCK_TXS_BYTES_MAX;
+        let mut left_out: BTreeSet<AgentId> = BTreeSet::new();
+        let mut refused = Vec::new();
+        let mut included: Vec<SignedTransaction> = Vec::new();
+        let mut changes = BTreeMap::new();
+        let mut outcomes = Vec::new();
+        for tx in txs {
+            if included.len() >= BLOCK_TXS_MAX as usize {
+                break;
+            }
+            // Each transaction is length-prefixed in the block.
+            let size = tx.encoded().len() + 4;
+            if size >= room {
+                break;
+            }
+            let signer = tx.signer();
+            if left_out.contains(&signer) {
+                continue;
+            }
+            let follows = tx.transaction.chain_id == self.chain_id
+                && tx.transaction.nonce == self.next_nonce(&signer);
+            if !follows
+                || self
                     .count_against_allowance(window, &mut in_block, &signer)
-                    .is_some();
-                if !fits {
-                    left_out.insert(signer);
-                }
-                fits
-            })
-            .map(VerifiedTransaction::into_inner)
-            .collect();
-        let mut block = Block {
+                    .is_none()
+            {
+                left_out.insert(signer);
+                continue;
+            }
+            let result = self.state.apply(&signer, &tx.transaction.operation);
+            if let Err(error) = result {
+                // A failed operation changes nothing: the state is as if
+                // the transaction had never been considered.
+                refused.push(Refused {
+                    hash: tx.hash(),
+                    signer: signer.clone(),
+                    nonce: tx.transaction.nonce,
+                    error,
+                });
+                left_out.insert(signer);
+                continue;
+            }
+            room -= size;
+            let index = included.len() as u32;
+            let tx = tx.into_inner();
+            self.record(height, index, &tx, result, &mut changes, &mut outcomes);
+            included.push(tx);
+        }
+        let changed_leaves: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
+        self.tree.apply(&changed_leaves);
+        let block = Block {
             header: Header {
-                height: self.height + 1,
+                height,
                 parent: self.tip,
                 timestamp_ms,
-                tx_root: tx_root(&txs),
-                state_root: Hash::ZERO,
+                tx_root: tx_root(&included),
+                state_root: self.state_root(),
             },
-            txs,
+            txs: included,
         };
-        self.check_block(&block, Signatures::AlreadyVerified)?;
-        let applied = self.execute(&block);
-        block.header.state_root = self.state_root();
         self.finish(&block);
-        Ok((block, applied))
+        Ok(Proposal {
+            block,
+            applied: Applied {
+                outcomes,
+                changed_leaves,
+            },
+            refused,
+        })
+    }
+
+    /// Starts counting allowances afresh when a block opens a new window.
+    fn enter_window(&mut self, window: u64) {
+        if window != self.allowance_window {
+            self.window_counts.clear();
+            self.allowance_window = window;
+        }
+    }
+
+    /// Records what one transaction of block `height` (at `index`) did:
+    /// its signer's nonce and allowance, and the leaves it changed.
+    fn record(
+        &mut self,
+        height: u64,
+        index: u32,
+        tx: &SignedTransaction,
+        result: Result<Receipt, ProtocolError>,
+        changes: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+        outcomes: &mut Vec<TxOutcome>,
+    ) {
+        let signer = tx.signer();
+        let count = self.window_counts.entry(signer.clone()).or_insert(0);
+        *count = count.saturating_add(1);
+        if result.is_ok() {
+            self.origins.push(Origin { height, index });
+        }
+        let nonce = tx.transaction.nonce + 1;
+        changes.insert(leaves::nonce_key(&signer), leaves::nonce_value(nonce));
+        self.nonces.insert(signer, nonce);
+        if let Ok(receipt) = &result {
+            for (key, value) in leaves::changed_leaves(&self.state, receipt, &mut self.log_hashes) {
+                changes.insert(key, value);
+            }
+        }
+        outcomes.push(TxOutcome {
+            hash: tx.hash(),
+            result,
+        });
     }
 
     /// Checks `block` against this chain and applies it. On error the chain
@@ -388,36 +495,17 @@ impl Chain {
     fn execute(&mut self, block: &Block) -> Applied {
         let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut outcomes = Vec::with_capacity(block.txs.len());
-        let window = block.header.timestamp_ms / ALLOWANCE_WINDOW_MS;
-        if window != self.allowance_window {
-            self.window_counts.clear();
-            self.allowance_window = window;
-        }
+        self.enter_window(block.header.timestamp_ms / ALLOWANCE_WINDOW_MS);
         for (index, tx) in (0u32..).zip(&block.txs) {
-            let signer = tx.signer();
-            let count = self.window_counts.entry(signer.clone()).or_insert(0);
-            *count = count.saturating_add(1);
-            let result = self.state.apply(&signer, &tx.transaction.operation);
-            if result.is_ok() {
-                self.origins.push(Origin {
-                    height: block.header.height,
-                    index,
-                });
-            }
-            let nonce = tx.transaction.nonce + 1;
-            self.nonces.insert(signer.clone(), nonce);
-            changes.insert(leaves::nonce_key(&signer), leaves::nonce_value(nonce));
-            if let Ok(receipt) = &result {
-                for (key, value) in
-                    leaves::changed_leaves(&self.state, receipt, &mut self.log_hashes)
-                {
-                    changes.insert(key, value);
-                }
-            }
-            outcomes.push(TxOutcome {
-                hash: tx.hash(),
+            let result = self.state.apply(&tx.signer(), &tx.transaction.operation);
+            self.record(
+                block.header.height,
+                index,
+                tx,
                 result,
-            });
+                &mut changes,
+                &mut outcomes,
+            );
         }
         let changed_leaves: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
         self.tree.apply(&changed_leaves);

@@ -349,7 +349,8 @@ mod tests {
                         key.sign("store-test", nonce, op).verified().unwrap()
                     })
                     .collect();
-                let (block, applied) = chain.propose(height * 1_000, txs).unwrap();
+                let crate::chain::Proposal { block, applied, .. } =
+                    chain.propose(height * 1_000, txs).unwrap();
                 for (index, tx) in (0u32..).zip(&block.txs) {
                     expected.push((TxLocation { height, index }, tx.hash()));
                 }

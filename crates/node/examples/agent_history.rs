@@ -64,7 +64,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 timestamp_ms += 200;
-                let (block, applied) = chain.propose(timestamp_ms, txs)?;
+                let stigmer_ledger::chain::Proposal { block, applied, .. } =
+                    chain.propose(timestamp_ms, txs)?;
                 if let Some(refused) = applied
                     .outcomes
                     .iter()

@@ -516,7 +516,7 @@ fn parse_submission(bytes: &[u8]) -> Result<Submission, String> {
         (status = 200, description = "Finalized (with `?wait=true`)", body = FinalizedTransaction),
         (status = 202, description = "Accepted into the pool, not finalized yet", body = PendingTransaction),
         (status = 400, description = "Malformed, badly signed, or for another chain", body = ErrorBody),
-        (status = 409, description = "The nonce is used already, the current state refuses the operation (it would be refused in a block), or the pool refused it", body = ErrorBody),
+        (status = 409, description = "The nonce is used already, the current state refuses the operation (it would be refused in a block), or the pool refused it; with `?wait=true`, also when a proposal left it out because the state refused it once the signer's transactions before it were applied", body = ErrorBody),
         (status = 413, description = "The body is larger than any transaction can be", body = ErrorBody),
         (status = 415, description = "The body is not sent as `Content-Type: application/json`", body = ErrorBody),
         (status = 429, description = "The signer's allowance of transactions for this hour is used up, or it has the most transactions pending a signer may: wait", body = ErrorBody),
@@ -564,6 +564,9 @@ async fn submit(
                 .is_some()
             {
                 break;
+            }
+            if let Some(reason) = lock(&ledger).refusal(&hash) {
+                return Err(ApiError(StatusCode::CONFLICT, reason.to_string()));
             }
             match tokio::time::timeout_at(deadline, heights.changed()).await {
                 Ok(Ok(())) => continue,
@@ -669,14 +672,21 @@ pub struct PendingTransaction {
     #[schema(value_type = HashHex)]
     pub hash: String,
     pub status: PendingState,
+    /// Why it was refused (with `refused`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
-/// `pending`: in this node's pool; `unknown`: neither in the pool nor in a
-/// block (it may have been dropped).
+/// `pending`: in this node's pool; `refused`: left out of this node's
+/// proposal because the state refused it once the transactions before it
+/// were applied (it will never be in a block: fix it and sign it again with
+/// the same nonce); `unknown`: neither in the pool nor in a block (it may
+/// have been dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PendingState {
     Pending,
+    Refused,
     Unknown,
 }
 
@@ -691,14 +701,18 @@ fn transaction_view(
     let store = finalized.store();
     let location = store.tx_location(hash).map_err(storage_error)?;
     let Some(location) = location else {
-        let status = if lock(ledger).mempool().contains(hash) {
-            PendingState::Pending
+        let ledger = lock(ledger);
+        let (status, error) = if ledger.mempool().contains(hash) {
+            (PendingState::Pending, None)
+        } else if let Some(reason) = ledger.refusal(hash) {
+            (PendingState::Refused, Some(reason.to_string()))
         } else {
-            PendingState::Unknown
+            (PendingState::Unknown, None)
         };
         return Ok(TransactionStatus::Pending(PendingTransaction {
             hash: hash.to_string(),
             status,
+            error,
         }));
     };
     let block = store

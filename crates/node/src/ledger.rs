@@ -120,6 +120,34 @@ pub struct NodeLedger {
     gossip: Option<UnboundedSender<Arc<[u8]>>>,
     /// On a full node: the validators' APIs that submissions go to.
     upstreams: Vec<String>,
+    /// Transactions this node's proposals left out because the state
+    /// refused them, with the reason, so that whoever submitted one learns
+    /// why it never reached a block.
+    refused: RecentlyRefused,
+}
+
+/// How many refusals a node remembers (the oldest are forgotten first).
+pub const REFUSALS_REMEMBERED_MAX: usize = 4_096;
+
+/// A bounded memory of refusals, oldest forgotten first.
+#[derive(Default)]
+struct RecentlyRefused {
+    order: VecDeque<Hash>,
+    reasons: std::collections::HashMap<Hash, String>,
+}
+
+impl RecentlyRefused {
+    fn remember(&mut self, hash: Hash, reason: String) {
+        if self.reasons.insert(hash, reason).is_some() {
+            return;
+        }
+        self.order.push_back(hash);
+        while self.order.len() > REFUSALS_REMEMBERED_MAX {
+            if let Some(oldest) = self.order.pop_front() {
+                self.reasons.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl NodeLedger {
@@ -150,6 +178,7 @@ impl NodeLedger {
             pool_arrivals: watch::Sender::new(0),
             gossip: None,
             upstreams: Vec::new(),
+            refused: RecentlyRefused::default(),
         })
     }
 
@@ -320,9 +349,24 @@ impl NodeLedger {
             PROPOSAL_TXS_MAX,
             PROPOSAL_BYTES_MAX,
         );
-        let (block, _) = self.head.propose(timestamp_ms, txs)?;
-        self.pending.push_back(block.clone());
-        Ok(block)
+        let proposal = self.head.propose(timestamp_ms, txs)?;
+        // What the state refused leaves the pool with the signer's later
+        // transactions, which can no longer follow; it was answered
+        // "pending" when it came, so its reason is kept for whoever asks.
+        for refused in proposal.refused {
+            tracing::debug!(tx = %refused.hash, error = %refused.error, "left a refused transaction out");
+            self.mempool.drop_from(&refused.signer, refused.nonce);
+            self.refused
+                .remember(refused.hash, LedgerError::Protocol(refused.error).to_string());
+        }
+        self.pending.push_back(proposal.block.clone());
+        Ok(proposal.block)
+    }
+
+    /// Why a proposal of this node left out transaction `hash`, if it did
+    /// recently: the state refused it.
+    pub fn refusal(&self, hash: &Hash) -> Option<&str> {
+        self.refused.reasons.get(hash).map(String::as_str)
     }
 
     /// Whether the speculative head can be moved to end at `parent` (the

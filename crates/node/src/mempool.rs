@@ -582,7 +582,7 @@ impl Mempool {
 
     /// Removes `agent`'s transactions from `nonce` on (those after it can
     /// no longer follow).
-    fn drop_from(&mut self, agent: &AgentId, nonce: u64) {
+    pub fn drop_from(&mut self, agent: &AgentId, nonce: u64) {
         let was_due = self.unindex(agent);
         let Some(signer) = self.signers.get_mut(agent) else {
             return;

@@ -21,16 +21,15 @@ fn blocks() -> Vec<Block> {
             bo.sign(CHAIN, 2, evaluate("beds", 1)),
         ],
     ];
-    batches
-        .into_iter()
-        .enumerate()
-        .map(|(index, txs)| {
-            chain
-                .propose(1_000 * index as u64, verified(txs))
-                .unwrap()
-                .0
-        })
-        .collect()
+    let mut blocks = Vec::new();
+    for (index, txs) in batches.into_iter().enumerate() {
+        // Sealed rather than proposed: a proposer would leave the refused
+        // transaction out.
+        let block = seal(&chain, 1_000 * index as u64, txs);
+        chain.apply_block(&block).unwrap();
+        blocks.push(block);
+    }
+    blocks
 }
 
 #[test]
@@ -152,27 +151,31 @@ fn hourly_allowances_bind_proposers_and_verifiers() {
     let txs: Vec<_> = (0..n)
         .map(|nonce| stranger.sign(CHAIN, nonce, leave()))
         .collect();
-    let mut verifier = chain.clone();
-    let (block, _) = chain.propose(1_000, verified(txs.clone())).unwrap();
-    assert_eq!(block.txs.len(), TXS_PER_HOUR_NEWCOMER as usize);
-    verifier.apply_block(&block).unwrap();
+    // A proposer of this version leaves them out, the first as refused...
+    let mut proposer = chain.clone();
+    let proposal = proposer.propose(1_000, verified(txs.clone())).unwrap();
+    assert!(proposal.block.txs.is_empty());
+    assert_eq!(proposal.refused.len(), 1);
+    assert_eq!(proposal.refused[0].nonce, 0);
+    // ...but a block holding refused transactions is valid, up to the
+    // signer's allowance.
+    let allowed = TXS_PER_HOUR_NEWCOMER as usize;
+    let block = seal(&chain, 1_000, txs[..allowed].to_vec());
+    chain.apply_block(&block).unwrap();
     assert_eq!(
         chain.allowance_left(&stranger.agent(), 2_000),
         (0, TXS_PER_HOUR_NEWCOMER)
     );
     // Nothing more this hour, from the proposer...
-    let rest = verified(txs[TXS_PER_HOUR_NEWCOMER as usize..].to_vec());
-    let (empty, _) = chain.propose(2_000, rest.clone()).unwrap();
-    assert!(empty.txs.is_empty());
-    verifier.apply_block(&empty).unwrap();
+    let rest = verified(txs[allowed..].to_vec());
+    let mut proposer = chain.clone();
+    let proposal = proposer.propose(2_000, rest.clone()).unwrap();
+    assert!(proposal.block.txs.is_empty());
+    assert!(proposal.refused.is_empty(), "over the allowance, not refused");
     // ...and a block that carries one more is invalid.
     let mut forged = chain.clone();
-    let mut cheat = Block {
-        header: empty.header.clone(),
-        txs: vec![txs[TXS_PER_HOUR_NEWCOMER as usize].clone()],
-    };
-    cheat.header.height += 1;
-    cheat.header.parent = empty.hash();
+    let mut cheat = proposal.block.clone();
+    cheat.txs = vec![txs[allowed].clone()];
     cheat.header.tx_root = stigmer_ledger::block::tx_root(&cheat.txs);
     match forged.apply_block(&cheat) {
         Err(LedgerError::InvalidBlock { reason, .. }) => {
@@ -181,8 +184,40 @@ fn hourly_allowances_bind_proposers_and_verifiers() {
         other => panic!("a block over an allowance must be invalid, got {other:?}"),
     }
     // The next hour, the count starts again.
-    let (next_hour, _) = chain.propose(ALLOWANCE_WINDOW_MS, rest).unwrap();
+    let next_hour = seal(&chain, ALLOWANCE_WINDOW_MS, txs[allowed..].to_vec());
     assert_eq!(next_hour.txs.len(), 5);
+    let mut verifier = chain.clone();
     verifier.apply_block(&next_hour).unwrap();
+    chain.apply_block(&next_hour).unwrap();
+    assert_eq!(verifier.state_root(), chain.state_root());
+}
+
+/// A transaction the state refuses never reaches a block a proposer of this
+/// version builds, even when it could not be checked on arrival (it came
+/// behind others of its signer): it is handed back as refused, and its
+/// signer's later ones wait out of the block, their nonces no longer
+/// following.
+#[test]
+fn proposers_leave_out_what_the_state_refuses() {
+    let ann = keypair(1);
+    let mut chain = Chain::new(CHAIN);
+    let txs = vec![
+        ann.sign(CHAIN, 0, create_dc(&[&ann])),
+        ann.sign(CHAIN, 1, contribute("beds")),
+        // The same id again: refused, but only once the first is applied.
+        ann.sign(CHAIN, 2, contribute("beds")),
+        ann.sign(CHAIN, 3, contribute("paths")),
+    ];
+    let refused_hash = txs[2].hash();
+    let proposal = chain.propose(1_000, verified(txs)).unwrap();
+    assert_eq!(proposal.block.txs.len(), 2);
+    assert!(proposal.applied.outcomes.iter().all(|o| o.result.is_ok()));
+    assert_eq!(proposal.refused.len(), 1);
+    assert_eq!(proposal.refused[0].hash, refused_hash);
+    assert_eq!(proposal.refused[0].nonce, 2);
+    assert_eq!(chain.next_nonce(&ann.agent()), 2);
+    // Every verifier accepts the block and agrees on the state.
+    let mut verifier = Chain::new(CHAIN);
+    verifier.apply_block(&proposal.block).unwrap();
     assert_eq!(verifier.state_root(), chain.state_root());
 }

@@ -9,7 +9,7 @@ fn committed_blocks_survive_reopening_and_are_written_once() {
     let _ = std::fs::remove_dir_all(&dir);
     let ann = keypair(1);
     let mut chain = Chain::new(CHAIN);
-    let (block, applied) = chain
+    let stigmer_ledger::chain::Proposal { block, applied, .. } = chain
         .propose(7, verified(vec![ann.sign(CHAIN, 0, create_dc(&[&ann]))]))
         .unwrap();
     {

@@ -242,6 +242,8 @@ pub(super) struct Fixture {
     applied: Hash,
     /// A transaction refused in block 1.
     refused: Hash,
+    /// Transactions signed since the last block.
+    batch: Vec<stigmer_ledger::tx::SignedTransaction>,
 }
 
 /// Someone who joins the festival in the first block.
@@ -260,6 +262,7 @@ impl Fixture {
             nonces: BTreeMap::new(),
             applied: Hash([0; 32]),
             refused: Hash([0; 32]),
+            batch: Vec::new(),
         };
         let festival = || "festival".to_string();
         let agent = |n: u32| member_key(n).agent().to_string();
@@ -325,7 +328,9 @@ impl Fixture {
             },
         );
         fixture.refused = fixture.sign(&member_key(9), evaluate("nothing", 3));
-        fixture.finalize(GENESIS_MS + 1_000);
+        // A proposer of this version would leave it out: block 1 is sealed
+        // as an older or dishonest one could, refused transaction included.
+        fixture.finalize_exactly(GENESIS_MS + 1_000);
         // Most of the festival values the stage: rewards are issued.
         for n in 2..26 {
             if n != 8 {
@@ -358,9 +363,33 @@ impl Fixture {
 
     fn sign(&mut self, key: &Keypair, operation: OperationJson) -> Hash {
         let tx = self.signed(key, operation);
+        self.batch.push(tx.clone());
         super::lock(&self.ledger)
             .submit(tx.verified().unwrap(), GENESIS_MS)
             .unwrap()
+    }
+
+    /// Finalizes a block of exactly the transactions signed since the last
+    /// one, in order, whatever the state makes of them.
+    fn finalize_exactly(&mut self, timestamp_ms: u64) {
+        let mut ledger = super::lock(&self.ledger);
+        let chain = ledger.chain().clone();
+        let txs = std::mem::take(&mut self.batch);
+        let mut block = stigmer_ledger::block::Block {
+            header: stigmer_ledger::block::Header {
+                height: chain.height + 1,
+                parent: chain.tip,
+                timestamp_ms,
+                tx_root: stigmer_ledger::block::tx_root(&txs),
+                state_root: Hash([0; 32]),
+            },
+            txs,
+        };
+        block.header.state_root = match chain.clone().apply_block(&block) {
+            Err(stigmer_ledger::LedgerError::StateRootMismatch { computed, .. }) => computed,
+            other => panic!("expected the state root to be computed, got {other:?}"),
+        };
+        ledger.finalize(&block, &[]).unwrap();
     }
 
     fn signed(
@@ -374,7 +403,8 @@ impl Fixture {
         tx
     }
 
-    fn finalize(&self, timestamp_ms: u64) {
+    fn finalize(&mut self, timestamp_ms: u64) {
+        self.batch.clear();
         let mut ledger = super::lock(&self.ledger);
         let tip = ledger.chain().tip;
         let block = ledger.propose(tip, timestamp_ms).unwrap();
@@ -1617,4 +1647,77 @@ fn majority_holders_are_the_fewest_over_half() {
             .filter(|_| total > 0);
         assert_eq!(figure(&reputations), smallest, "{reputations:?}");
     }
+}
+
+/// A transaction the state refuses only once those before it are applied
+/// (sent behind them, so it could not be judged on arrival) never reaches a
+/// block: the proposal leaves it out, the pool drops it and the signer's
+/// later ones, and its status says why. Sending transactions in reverse
+/// nonce order once let anyone fill blocks with refused ones.
+#[tokio::test]
+async fn a_refusal_behind_pending_transactions_never_reaches_a_block() {
+    let mut fixture = Fixture::new();
+    let router = fixture.router();
+    let key = member_key(12);
+    let transfer = fixture.signed(
+        &key,
+        OperationJson::Transfer {
+            dc: "festival".to_string(),
+            to: member_key(3).agent().to_string(),
+            amount: Decimal(stigmer_protocol::Fixed::from_int(1)),
+            asset: AssetJson::Tokens,
+        },
+    );
+    let refused = fixture.signed(
+        &key,
+        OperationJson::Evaluate {
+            dc: "festival".to_string(),
+            contribution: "nothing".to_string(),
+            value: Decimal(stigmer_protocol::Fixed::from_int(3)),
+        },
+    );
+    let after = fixture.signed(
+        &key,
+        OperationJson::Thank {
+            dc: "festival".to_string(),
+            contribution: "stage-1".to_string(),
+        },
+    );
+    // Last nonce first: each waits behind a gap, unjudged.
+    for tx in [&after, &refused, &transfer] {
+        let body = serde_json::to_value(crate::json::TransactionJson::from_signed(tx)).unwrap();
+        let (status, _, answer) =
+            call(&router, Method::POST, "/api/v1/transactions", Some(body)).await;
+        assert_eq!(status, 202, "{answer}");
+    }
+    fixture.finalize(GENESIS_MS + 4_000);
+    let block = {
+        let ledger = super::lock(&fixture.ledger);
+        let height = ledger.chain().height;
+        ledger.store().block(height).unwrap().unwrap()
+    };
+    assert_eq!(block.txs, vec![transfer.clone()]);
+    let (status, _, answer) = call(
+        &router,
+        Method::GET,
+        &format!("/api/v1/transactions/{}", refused.hash()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "refused", "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("nothing"),
+        "{answer}"
+    );
+    // The one after it can no longer follow: dropped with it.
+    let (status, _, answer) = call(
+        &router,
+        Method::GET,
+        &format!("/api/v1/transactions/{}", after.hash()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(super::lock(&fixture.ledger).mempool().len(), 0);
 }

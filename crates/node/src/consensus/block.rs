@@ -189,7 +189,7 @@ mod tests {
         let cfg = BlockCfg::default();
         let genesis = Block::genesis(b"test");
         let mut chain = Chain::new("test");
-        let (ledger, _) = chain.propose(42, Vec::new()).unwrap();
+        let ledger = chain.propose(42, Vec::new()).unwrap().block;
         let block = Block {
             context: Context {
                 round: Round::new(Epoch::zero(), View::new(7)),

@@ -431,18 +431,21 @@ fn fixture() -> Value {
         &[],
     )
     .unwrap();
-    let (empty, _) = chain
+    let empty = chain
         .propose(GENESIS_TIMESTAMP_MS + 123, Vec::new())
-        .unwrap();
+        .unwrap()
+        .block;
     let block_txs = samples
         .iter()
         .zip(&built)
         .filter(|(sample, _)| sample.in_block)
         .map(|(_, built)| built.signed.clone().verified().unwrap())
         .collect();
-    let (full, _) = chain
+    let proposal = chain
         .propose(GENESIS_TIMESTAMP_MS + 86_400_456, block_txs)
         .unwrap();
+    assert!(proposal.refused.is_empty(), "{:?}", proposal.refused);
+    let full = proposal.block;
 
     let amounts: Vec<Value> = AMOUNTS
         .iter()

@@ -182,7 +182,8 @@ fn verify_time(args: &NodeArgs, data_dir: &Path, verify_rate: f64) -> anyhow::Re
             .map(SignedTransaction::verified)
             .collect::<Result<Vec<_>, _>>()?;
         timestamp_ms += 200;
-        let (block, applied) = chain.propose(timestamp_ms, txs)?;
+        let stigmer_ledger::chain::Proposal { block, applied, .. } =
+            chain.propose(timestamp_ms, txs)?;
         store.commit_block(&block, &applied.outcomes, &applied.changed_leaves)?;
         n_refused += applied
             .outcomes
