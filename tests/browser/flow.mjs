@@ -245,6 +245,8 @@ async function main() {
   await send.getByLabel(ana.say('send.amount', { symbol: 'SEED' })).fill('2.5');
   await send.getByRole('button', { name: ana.say('send.button') }).click();
   await expectDone(ana);
+  // The answer names its block both in the form and in the notice bar.
+  await send.locator('.form-status').getByRole('link', { name: ana.like('tx.inBlock') }).waitFor();
   await dan.page.goto(`/#/agent/${dan.agent}`);
   await dan.page.getByRole('row').filter({ hasText: dan.like('explain.tokensReceived', { tokens: exact('ko', '2.5'), symbol: 'SEED' }) }).first().waitFor();
 

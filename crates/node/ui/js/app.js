@@ -229,7 +229,7 @@ function txForm(label, fields, operation, { button = label, after } = {}) {
       fill(status, ...content);
       // The form may vanish when the page is read again (a join form once
       // joined): the notice bar keeps the answer in view.
-      announce(className, tn('form.about', { form: label, answer: h('span', {}, content.map((part) => (part instanceof Node ? part.cloneNode(true) : part))) }));
+      announce(className, tn('form.about', { form: label, answer: h('span', {}, copy(content)) }));
     };
     say('', t('form.sending'));
     try {
@@ -252,6 +252,12 @@ function txForm(label, fields, operation, { button = label, after } = {}) {
     }
   });
   return form;
+}
+
+/** A copy of page content (nodes may be in one place only). */
+function copy(content) {
+  if (Array.isArray(content)) return content.map(copy);
+  return content instanceof Node ? content.cloneNode(true) : content;
 }
 
 function field(label, input, help) {
@@ -583,7 +589,7 @@ async function agentPage(agent) {
       h('td', {}, h('a', { href: `#/dc/${api.enc(m.dc)}` }, m.dc)),
       h('td', {}, words.statusWord(m.status)),
       h('td', { class: 'n' }, words.amount(m.reputation)),
-      h('td', { class: 'n' }, words.amount(m.tokens), ' ', m.token_symbol)));
+      h('td', { class: 'n' }, h('span', {}, words.amount(m.tokens), ' ', m.token_symbol))));
     const stakeRows = Object.entries(stakes).map(([dc, r]) => h('tr', {},
       h('td', {}, dc), h('td', { class: 'n' }, words.round(r.evaluations, 0)),
       h('td', { class: 'n' }, words.round(r.staked, 4)), h('td', { class: 'n' }, words.round(r.regained, 4)),
