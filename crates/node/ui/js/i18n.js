@@ -29,6 +29,7 @@ const CATALOGS = '/ui/i18n';
 /** The languages there is a catalog for, and their names in themselves. */
 export const LANGUAGES = Object.freeze({ ko: '한국어', es: 'Español', en: 'English' });
 const FALLBACK = 'en';
+const RIGHT_TO_LEFT = new Set(['ar', 'fa', 'he', 'ur']);
 const STORE = 'stigmer.language';
 
 let locale = FALLBACK;
@@ -104,7 +105,12 @@ export function use(code, catalog, english = catalog) {
   messages = catalog;
   fallbackMessages = english;
   formats.clear();
-  if (typeof document !== 'undefined') document.documentElement.lang = code;
+  if (typeof document !== 'undefined') {
+    document.documentElement.lang = code;
+    // The page's CSS aligns text by logical sides (start, end): a
+    // right-to-left catalog added later turns the page with `dir`.
+    document.documentElement.dir = RIGHT_TO_LEFT.has(code) ? 'rtl' : 'ltr';
+  }
 }
 
 function message(key, params) {
