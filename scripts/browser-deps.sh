@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the browser tests need, installed when missing: Debian's Chromium,
-# Node.js, and the test driver (playwright-core, pinned in
+# Node.js, a Korean font (the UI is tested in Korean; without one Chromium
+# draws empty boxes), and the test driver (playwright-core, pinned in
 # tests/browser/package-lock.json; it drives the system Chromium, so no
 # browser download).
 set -euo pipefail
@@ -14,6 +15,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+fc-list :lang=ko 2>/dev/null | grep -q . || missing+=(fonts-nanum)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (Debian packages)"
   as_root apt-get update -q

@@ -5,10 +5,17 @@
 // the newcomer sees the reward and why. Every page is also checked at phone
 // width, pages are screenshotted, and any console error fails the run.
 //
+// In three languages: the whole flow runs in Korean (browsers whose
+// preferred language is ko-KR), then visitors whose browsers prefer Spanish
+// and English read the dashboard and the explained reward, check the phone
+// width, and switch language with the selector. Every assertion on words
+// reads them from the catalogs (crates/node/ui/i18n/*.json), so the test says
+// what a reader of that language sees.
+//
 // Usage: node flow.mjs STIGMER_BINARY SCREENSHOT_DIR
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +24,8 @@ import { chromium } from 'playwright-core';
 const [binary = '../../target/debug/stigmer', shots = '../../target/screenshots'] = process.argv.slice(2);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const STEP_TIMEOUT_MS = 30_000;
+const CATALOGS = new URL('../../crates/node/ui/i18n/', import.meta.url);
+const catalogs = Object.fromEntries(['ko', 'es', 'en'].map((code) => [code, JSON.parse(readFileSync(new URL(`${code}.json`, CATALOGS), 'utf8'))]));
 
 mkdirSync(shots, { recursive: true });
 const scratch = mkdtempSync(join(tmpdir(), 'stigmer-browser-'));
@@ -27,6 +36,39 @@ let browser;
 
 function fail(message) {
   throw new Error(message);
+}
+
+/** A message of `code`'s catalog, as the UI's `t` writes it. */
+function say(code, key, params = {}) {
+  let message = catalogs[code][key] ?? fail(`no key ${key} in ${code}.json`);
+  if (typeof message === 'object') {
+    const form = new Intl.PluralRules(code).select(Number(params.count ?? 0));
+    message = message[form] ?? message.other;
+  }
+  return message.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A regular expression for a message of `code`'s catalog: `params` fill
+ * their placeholders exactly, the others match anything (numbers the test
+ * does not predict). Every plural form is allowed.
+ */
+function like(code, key, params = {}) {
+  const message = catalogs[code][key] ?? fail(`no key ${key} in ${code}.json`);
+  const forms = typeof message === 'object' ? Object.values(message) : [message];
+  const patterns = forms.map((form) => form.split(/(\{\w+\})/).map((part) => {
+    const name = part.match(/^\{(\w+)\}$/)?.[1];
+    if (!name) return escape(part);
+    return name in params ? escape(String(params[name])) : '.+?';
+  }).join(''));
+  return new RegExp(patterns.map((p) => `(?:${p})`).join('|'));
+}
+
+/** An exact decimal as the UI writes it in `code`. */
+function exact(code, text) {
+  return new Intl.NumberFormat(code, { maximumFractionDigits: 18 }).format(text);
 }
 
 async function run(command, args) {
@@ -58,9 +100,10 @@ async function startNode() {
   return address;
 }
 
-/** A person with their own browser storage. */
-async function person(name, base, viewport = { width: 1200, height: 900 }) {
-  const context = await browser.newContext({ viewport, baseURL: base });
+/** A person with their own browser storage, whose browser prefers `code`. */
+async function person(name, base, code, viewport = { width: 1200, height: 900 }) {
+  const locale = { ko: 'ko-KR', es: 'es-EC', en: 'en-US' }[code];
+  const context = await browser.newContext({ viewport, baseURL: base, locale });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   page.on('console', (message) => {
@@ -70,7 +113,7 @@ async function person(name, base, viewport = { width: 1200, height: 900 }) {
   page.on('response', (response) => {
     if (response.status() >= 500) problems.push(`${name}: ${response.status()} from ${response.url()}`);
   });
-  const who = { name, context, page };
+  const who = { name, context, page, code, say: (key, params) => say(code, key, params), like: (key, params) => like(code, key, params) };
   people.push(who);
   return who;
 }
@@ -81,9 +124,9 @@ async function shot(who, label) {
 
 async function makeKey(who) {
   await who.page.goto('/#/keys');
-  await who.page.getByLabel('Name (for you only)').fill(who.name);
-  await who.page.getByRole('button', { name: 'Make a new key' }).click();
-  const status = who.page.getByRole('status').filter({ hasText: `Made ${who.name}` });
+  await who.page.getByLabel(who.say('keys.name')).fill(who.name);
+  await who.page.getByRole('button', { name: who.say('keys.make') }).click();
+  const status = who.page.getByRole('status').filter({ hasText: who.like('keys.made', { name: who.name }) });
   await status.waitFor();
   const text = await status.textContent();
   const agent = text.match(/[0-9a-f]{64}/)?.[0] || fail(`no agent id in ${text}`);
@@ -94,18 +137,50 @@ async function makeKey(who) {
 /** Waits for the answer to `who`'s last transaction; fails on anything but success. */
 async function expectDone(who) {
   const notice = who.page.locator('#notice');
-  await notice.filter({ hasNotText: /Signing in your browser/ }).filter({ hasText: /./ }).waitFor();
+  await notice.filter({ hasNotText: who.say('form.sending') }).filter({ hasText: /./ }).waitFor();
   const text = await notice.textContent();
-  if (!/Done/.test(text)) fail(`${who.name}'s transaction was not applied: ${text}`);
+  if (!who.like('form.done').test(text)) fail(`${who.name}'s transaction was not applied: ${text}`);
+}
+
+/** Fails if `path` is wider than a phone (390 px) in `who`'s language. */
+async function fitsAPhone(who, paths) {
+  const size = who.page.viewportSize();
+  await who.page.setViewportSize({ width: 390, height: 844 });
+  for (const path of paths) {
+    await who.page.goto(path);
+    await who.page.locator('main h1').waitFor();
+    await who.page.locator('main .section-body').first().filter({ hasNotText: who.say('page.loading') }).waitFor().catch(() => {});
+    await who.page.waitForTimeout(300);
+    const overflow = await who.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 1) fail(`${path} is ${overflow}px wider than a phone in ${who.code}`);
+  }
+  await who.page.setViewportSize(size);
+}
+
+/** The row of `who`'s view of `agent`'s log that explains the reward. */
+function rewardRow(who, title) {
+  return who.page.getByRole('row').filter({
+    hasText: who.like('explain.rewardedMedian', {
+      contribution: who.say('explain.contribution', { title }),
+      before: exact(who.code, '0'),
+      after: exact(who.code, '4'),
+      tokens: exact(who.code, '40'),
+      reputation: exact(who.code, '4'),
+      symbol: 'SEED',
+    }),
+  }).first();
 }
 
 async function main() {
   const base = await startNode();
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 
-  const ana = await person('ana', base);
-  const bo = await person('bo', base);
-  const dan = await person('dan', base, { width: 390, height: 844 }); // a phone
+  // The whole flow, in Korean.
+  const ana = await person('ana', base, 'ko');
+  const bo = await person('bo', base, 'ko');
+  const dan = await person('dan', base, 'ko', { width: 390, height: 844 }); // a phone
+  const title = '퇴비함을 만들었어요';
+  const secondTitle = '모종에 물을 줬어요';
 
   await makeKey(ana);
   await makeKey(bo);
@@ -114,115 +189,137 @@ async function main() {
 
   // Ana founds a cooperative with Bo.
   await ana.page.goto('/#/new-dc');
-  await ana.page.getByLabel('Short id').fill('garden');
-  await ana.page.getByLabel('Name', { exact: true }).fill('Community garden');
-  await ana.page.getByLabel('Token symbol').fill('SEED');
-  await ana.page.getByLabel('Scale evaluators choose from').selectOption('0-5');
-  await ana.page.getByLabel('Founders besides you').fill(bo.agent);
+  await ana.page.getByLabel(ana.say('found.id'), { exact: true }).fill('garden');
+  await ana.page.getByLabel(ana.say('found.name'), { exact: true }).fill('마을 텃밭');
+  await ana.page.getByLabel(ana.say('found.symbol'), { exact: true }).fill('SEED');
+  await ana.page.getByLabel(ana.say('found.scale'), { exact: true }).selectOption('0-5');
+  await ana.page.getByLabel(ana.say('found.founders'), { exact: true }).fill(bo.agent);
   await shot(ana, '02-found-form');
-  await ana.page.getByRole('button', { name: 'Found it' }).click();
+  await ana.page.getByRole('button', { name: ana.say('found.button') }).click();
   await ana.page.waitForURL(/#\/tx\//);
-  await ana.page.getByText('applied').first().waitFor();
+  await ana.page.getByText(ana.say('tx.applied')).first().waitFor();
   await shot(ana, '03-founded');
 
   // Dan, on a phone, joins with his new key, using the keyboard only.
   await dan.page.goto('/#/dc/garden');
-  const join = dan.page.getByRole('form', { name: 'Join this cooperative' });
-  await join.getByLabel('Referred by').focus();
+  const join = dan.page.getByRole('form', { name: dan.say('join.form') });
+  await join.getByLabel(dan.say('join.referrer')).focus();
   await dan.page.keyboard.type(ana.agent);
   await dan.page.keyboard.press('Tab');
   await dan.page.keyboard.press('Enter');
   await expectDone(dan);
 
   // Dan records a contribution.
-  const contribute = dan.page.getByRole('form', { name: 'Record a contribution' });
+  const contribute = dan.page.getByRole('form', { name: dan.say('contribute.form') });
   await contribute.waitFor();
-  await contribute.getByLabel('What did you do?').fill('Built the compost bins');
-  await contribute.getByLabel('Kind').selectOption('work');
-  await contribute.getByRole('button', { name: 'Record it' }).click();
+  await contribute.getByLabel(dan.say('contribute.what')).fill(title);
+  await contribute.getByLabel(dan.say('contribute.kind'), { exact: true }).selectOption(dan.say('found.kindsDefault'));
+  await contribute.getByRole('button', { name: dan.say('contribute.button') }).click();
   await expectDone(dan);
   await shot(dan, '04-phone-dc-after-contributing');
 
   // Ana and Bo evaluate it: together they hold most of the reputation.
   for (const [who, value] of [[ana, '4'], [bo, '5']]) {
     await who.page.goto('/#/dc/garden');
-    await who.page.getByRole('link', { name: 'Built the compost bins' }).click();
-    const evaluate = who.page.getByRole('form', { name: 'Evaluate' });
+    await who.page.getByRole('link', { name: title }).click();
+    const evaluate = who.page.getByRole('form', { name: who.say('evaluate.form') });
     await evaluate.getByText(value, { exact: true }).click();
-    await evaluate.getByRole('button', { name: 'Evaluate' }).click();
+    await evaluate.getByRole('button', { name: who.say('evaluate.button') }).click();
     await expectDone(who);
   }
   await ana.page.reload();
-  await ana.page.getByText(/The score rose/).first().waitFor();
+  await ana.page.getByText(ana.like('evaluation.scoreRose', { before: '0', after: '4' })).first().waitFor();
   await shot(ana, '05-contribution-rewarded');
 
-  // Dan sees his reward and why.
+  // Dan sees his reward and why, with the formula, in Korean.
   await dan.page.goto(`/#/agent/${dan.agent}`);
-  const reward = dan.page.getByRole('row').filter({ hasText: /received .* reputation for "Built the compost bins"/ }).first();
+  const reward = rewardRow(dan, title);
   await reward.waitFor();
-  const rewardText = await reward.textContent();
-  if (!/median of its evaluations rose from 0 to 4/.test(rewardText)) fail(`the reward is not explained: ${rewardText}`);
   await shot(dan, '06-phone-reward-explained');
+  await shot(dan, 'reward-ko');
 
   // Ana thanks Dan with tokens.
   await ana.page.goto('/#/dc/garden');
-  const send = ana.page.getByRole('form', { name: 'Send SEED' });
-  await send.getByLabel('To (agent id)').fill(dan.agent);
-  await send.getByLabel('Amount of SEED').fill('2.5');
-  await send.getByRole('button', { name: 'Send' }).click();
+  const send = ana.page.getByRole('form', { name: ana.say('send.form', { symbol: 'SEED' }) });
+  await send.getByLabel(ana.say('send.to')).fill(dan.agent);
+  await send.getByLabel(ana.say('send.amount', { symbol: 'SEED' })).fill('2.5');
+  await send.getByRole('button', { name: ana.say('send.button') }).click();
   await expectDone(ana);
+  // The answer names its block both in the form and in the notice bar.
+  await send.locator('.form-status').getByRole('link', { name: ana.like('tx.inBlock') }).waitFor();
   await dan.page.goto(`/#/agent/${dan.agent}`);
-  await dan.page.getByRole('row').filter({ hasText: /received 2\.5 SEED from/ }).first().waitFor();
+  await dan.page.getByRole('row').filter({ hasText: dan.like('explain.tokensReceived', { tokens: exact('ko', '2.5'), symbol: 'SEED' }) }).first().waitFor();
 
   // The dashboard's pictures and the explorer's integrity checks.
   await ana.page.goto('/#/dc/garden');
-  await ana.page.getByRole('img', { name: /Lorenz curve of reputation: Gini coefficient/ }).waitFor();
-  await ana.page.getByRole('img', { name: /SEED over time/ }).waitFor();
+  await ana.page.getByRole('img', { name: ana.like('chart.lorenz') }).waitFor();
+  await ana.page.getByRole('img', { name: ana.say('chart.history', { symbol: 'SEED' }) }).waitFor();
   // Two founders hold most of the reputation: the dashboard warns.
-  await ana.page.locator('.warning').filter({ hasText: /members? holds? more than half of the reputation: they can decide alone/ }).waitFor();
+  await ana.page.locator('.warning').filter({ hasText: ana.say('concentration.few', { count: 2 }) }).waitFor();
   await shot(ana, '07-dashboard');
+  await shot(ana, 'dashboard-ko');
   await ana.page.goto('/#/blocks');
-  await ana.page.getByText('✓ hash and link check out').first().waitFor();
+  await ana.page.getByText(ana.say('blocks.checksOut')).first().waitFor();
   if (await ana.page.getByText('✗').count()) fail('a block does not check out in the explorer');
   await shot(ana, '08-explorer');
   // The block holding Bo's evaluation, reached from the contribution's page.
   await ana.page.goto('/#/dc/garden');
-  await ana.page.getByRole('link', { name: 'Built the compost bins' }).click();
+  await ana.page.getByRole('link', { name: title }).click();
   // Follow the links by their addresses: live refreshes may redraw a link
   // between finding it and clicking it.
-  const txHref = await ana.page.locator('.timeline li').nth(1).getByRole('link', { name: /^block / }).getAttribute('href');
+  const inBlock = new RegExp(`^${ana.like('tx.inBlock').source}$`);
+  const txHref = await ana.page.locator('.timeline li').nth(1).getByRole('link', { name: inBlock }).getAttribute('href');
   await ana.page.goto(`/${txHref}`);
-  await ana.page.getByRole('heading', { name: 'Transaction' }).waitFor();
-  const blockHref = await ana.page.locator('main').getByRole('link', { name: /^block \d+$/ }).getAttribute('href');
+  await ana.page.getByRole('heading', { name: ana.say('tx.title') }).waitFor();
+  const blockHref = await ana.page.locator('main').getByRole('link', { name: inBlock }).getAttribute('href');
   await ana.page.goto(`/${blockHref}`);
-  await ana.page.getByText(/all 1 signatures verified by this browser|all \d+ signatures verified by this browser/).waitFor();
+  await ana.page.getByText(ana.like('check.signatures')).waitFor();
   if (await ana.page.locator('.checks .error').count()) fail('a block check failed in the browser');
   await shot(ana, '09-block-checked');
 
   // Live: a new contribution appears on Ana's open dashboard without reloading.
   await ana.page.goto('/#/dc/garden');
-  await ana.page.getByRole('link', { name: 'Built the compost bins' }).waitFor();
-  const contributeAgain = dan.page.getByRole('form', { name: 'Record a contribution' });
+  await ana.page.getByRole('link', { name: title }).waitFor();
+  const contributeAgain = dan.page.getByRole('form', { name: dan.say('contribute.form') });
   await dan.page.goto('/#/dc/garden');
-  await contributeAgain.getByLabel('What did you do?').fill('Watered the seedlings');
-  await contributeAgain.getByRole('button', { name: 'Record it' }).click();
+  await contributeAgain.getByLabel(dan.say('contribute.what')).fill(secondTitle);
+  await contributeAgain.getByRole('button', { name: dan.say('contribute.button') }).click();
   await expectDone(dan);
-  await ana.page.getByRole('link', { name: 'Watered the seedlings' }).waitFor();
+  await ana.page.getByRole('link', { name: secondTitle }).waitFor();
 
   // Keyboard basics: on a fresh page the skip link is the first stop.
   await ana.page.reload();
   await ana.page.locator('main h1').waitFor();
   await ana.page.keyboard.press('Tab');
   const focused = await ana.page.evaluate(() => document.activeElement?.textContent);
-  if (focused !== 'Skip to content') fail(`the first Tab stop is ${JSON.stringify(focused)}`);
+  if (focused !== ana.say('nav.skip')) fail(`the first Tab stop is ${JSON.stringify(focused)}`);
 
   // Nothing wider than a phone's screen.
-  for (const path of ['/#/', '/#/dc/garden', '/#/blocks', `/#/agent/${dan.agent}`]) {
-    await dan.page.goto(path);
-    await dan.page.locator('main h1').waitFor();
-    await dan.page.waitForTimeout(300);
-    const overflow = await dan.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    if (overflow > 1) fail(`${path} is ${overflow}px wider than a phone`);
+  await fitsAPhone(dan, ['/#/', '/#/dc/garden', '/#/blocks', `/#/agent/${dan.agent}`, '/#/keys', '/#/new-dc']);
+
+  // Readers whose browsers prefer Spanish, then English: the dashboard and
+  // the explained reward in their language, the phone width, and the
+  // language selector (remembered after a reload).
+  for (const [code, other] of [['es', 'en'], ['en', 'es']]) {
+    const reader = await person(`reader-${code}`, base, code);
+    await reader.page.goto('/#/dc/garden');
+    await reader.page.getByRole('heading', { name: reader.say('dc.members'), exact: true }).waitFor();
+    await reader.page.getByRole('img', { name: reader.like('chart.lorenz') }).waitFor();
+    await reader.page.locator('.warning').filter({ hasText: reader.say('concentration.few', { count: 2 }) }).waitFor();
+    if ((await reader.page.title()) !== reader.say('page.title', { page: '마을 텃밭' })) fail(`the page title is ${await reader.page.title()}`);
+    await shot(reader, `dashboard-${code}`);
+    await reader.page.goto(`/#/agent/${dan.agent}`);
+    await rewardRow(reader, title).waitFor();
+    await shot(reader, `reward-${code}`);
+    await fitsAPhone(reader, ['/#/', '/#/dc/garden', `/#/agent/${dan.agent}`, '/#/keys']);
+
+    await reader.page.goto('/#/dc/garden');
+    await reader.page.getByRole('combobox', { name: reader.say('nav.language') }).selectOption(other);
+    await reader.page.getByRole('heading', { name: say(other, 'dc.members'), exact: true }).waitFor();
+    await reader.page.reload();
+    await reader.page.getByRole('heading', { name: say(other, 'dc.members'), exact: true }).waitFor();
+    const lang = await reader.page.evaluate(() => document.documentElement.lang);
+    if (lang !== other) fail(`<html lang> is ${lang} after choosing ${other}`);
   }
 }
 

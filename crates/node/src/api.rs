@@ -1435,7 +1435,7 @@ pub struct AgentMembership {
 }
 
 /// One change to an account, the operation that caused it, and its
-/// explanation in plain words.
+/// explanation: as data (`detail`) and as an English sentence.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LogEntryView {
     pub dc: String,
@@ -1448,6 +1448,14 @@ pub struct LogEntryView {
     pub reputation_change: String,
     #[schema(value_type = SignedDecimal)]
     pub tokens_change: String,
+    /// The symbol of the DC's token, in which `tokens_change` and the
+    /// token amounts of `detail` are counted.
+    pub token_symbol: String,
+    /// The change as data, for a client to say in its reader's language;
+    /// null only if the ledger's record lacked what the event names.
+    #[schema(required = true)]
+    pub detail: Option<crate::explain::LogDetail>,
+    /// The change in one English sentence, with its numbers.
     pub explanation: String,
 }
 
@@ -1522,6 +1530,8 @@ fn log_entry_view(
         kind: event_kind(&entry.event),
         reputation_change: signed(change.reputation_gained, change.reputation_lost),
         tokens_change: signed(change.tokens_gained, change.tokens_lost),
+        token_symbol: dc.token_symbol.clone(),
+        detail: crate::explain::detail(dc, &entry.event),
         explanation: crate::explain::explain(dc, &entry.event),
     }
 }

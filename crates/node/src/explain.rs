@@ -1,8 +1,16 @@
-//! Plain-words explanations of log entries, with the numbers, so that anyone
-//! can recompute a change by hand.
+//! Log entries explained, with the numbers, so that anyone can recompute a
+//! change by hand: [`detail`] as data (what happened, the rule, the exact
+//! numbers, the objects involved), which the web UI words in its reader's
+//! language, and [`explain`], the same in one English sentence for the CLI
+//! and API users.
 
-use stigmer_protocol::RuleSet;
+use serde::Serialize;
 use stigmer_protocol::state::{Dc, Evaluation, Event};
+use stigmer_protocol::{ContributionType, RuleSet};
+use utoipa::ToSchema;
+
+use crate::api::doc::AgentIdText;
+use crate::json::Decimal;
 
 fn agent_name(dc: &Dc, index: u32) -> String {
     dc.member_at(index)
@@ -203,4 +211,275 @@ pub fn explain(dc: &Dc, event: &Event) -> String {
             contribution_name(dc, contribution)
         ),
     }
+}
+
+/// A contribution a log entry names: its id and its title (as its
+/// contributor wrote it, possibly empty).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContributionRef {
+    pub id: String,
+    pub title: String,
+}
+
+/// What a log entry's change was, as data: one object per kind of event,
+/// with the rule's exact numbers (decimal strings), the contribution it
+/// concerns (id and title) and the agents involved (ids). A client says it
+/// in its reader's language, with the same numbers, so that anyone can
+/// recompute the change by hand; `explanation` says it in English. ALPHA.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LogDetail {
+    /// Joined, or was admitted as a founder, with an allocation.
+    Joined {
+        founder: bool,
+        reputation: Decimal,
+        tokens: Decimal,
+        /// The member who brought this one in, if any.
+        #[schema(value_type = Option<AgentIdText>, required = true)]
+        referrer: Option<String>,
+    },
+    /// Came back; the reputation on record counts again.
+    Rejoined {},
+    /// Left; the reputation on record no longer counts.
+    Left {},
+    /// Contributed, paying `fee` tokens into the treasury.
+    Contributed {
+        contribution: ContributionRef,
+        fee: Decimal,
+    },
+    /// Evaluated a contribution with `value`.
+    Evaluated {
+        contribution: ContributionRef,
+        value: Decimal,
+    },
+    /// Tokens from the contribution's evaluator fund for a first evaluation:
+    /// the fund's share `evaluator_reputation / unengaged_reputation`, the
+    /// latter being the reputation not yet engaged by others.
+    EvaluatorReward {
+        contribution: ContributionRef,
+        tokens: Decimal,
+        evaluator_reputation: Decimal,
+        unengaged_reputation: Decimal,
+    },
+    /// Reputation staked (and burned) to evaluate:
+    /// `stake × evaluator_reputation × (1 − (engaged_reputation /
+    /// total_reputation)^beta)`.
+    StakePaid {
+        contribution: ContributionRef,
+        reputation: Decimal,
+        stake: Decimal,
+        evaluator_reputation: Decimal,
+        engaged_reputation: Decimal,
+        total_reputation: Decimal,
+        beta: Decimal,
+    },
+    /// Reputation gained because `evaluator` later agreed with this
+    /// member's evaluation: this member's reputation × `distribution_stake`
+    /// × `evaluator_reputation / agreeing_reputation`.
+    Redistribution {
+        contribution: ContributionRef,
+        reputation: Decimal,
+        #[schema(value_type = AgentIdText)]
+        evaluator: String,
+        distribution_stake: Decimal,
+        evaluator_reputation: Decimal,
+        agreeing_reputation: Decimal,
+    },
+    /// Issuance to the contributor, because the contribution's score reached
+    /// a new high. Under `backfeed` the score is the reputation-weighted
+    /// median of its evaluations and each amount is its factor × (`score_after`
+    /// − `score_before`) / `value_max`; under `backfeed-classic` it is the
+    /// up-voted share `upvoted_reputation / total_reputation`.
+    ContributionRewarded {
+        contribution: ContributionRef,
+        tokens: Decimal,
+        reputation: Decimal,
+        /// `backfeed` or `backfeed-classic`.
+        #[schema(pattern = "^(backfeed|backfeed-classic)$")]
+        rules: String,
+        score_before: Decimal,
+        score_after: Decimal,
+        upvoted_reputation: Decimal,
+        total_reputation: Decimal,
+        token_reward_factor: Decimal,
+        reputation_reward_factor: Decimal,
+        /// The top of the contribution type's evaluation scale.
+        value_max: Decimal,
+    },
+    /// The referrer's share (`referral_fraction`) of what `referred` earned.
+    ReferralReward {
+        contribution: ContributionRef,
+        tokens: Decimal,
+        reputation: Decimal,
+        #[schema(value_type = AgentIdText)]
+        referred: String,
+        referral_fraction: Decimal,
+    },
+    TokensSent {
+        #[schema(value_type = AgentIdText)]
+        to: String,
+        tokens: Decimal,
+    },
+    TokensReceived {
+        #[schema(value_type = AgentIdText)]
+        from: String,
+        tokens: Decimal,
+    },
+    /// Thanked the contributor of a contribution.
+    ThanksGiven { contribution: ContributionRef },
+    /// Was thanked by `from`.
+    ThanksReceived {
+        contribution: ContributionRef,
+        #[schema(value_type = AgentIdText)]
+        from: String,
+    },
+}
+
+fn agent_id(dc: &Dc, index: u32) -> Option<String> {
+    dc.member_at(index).map(|m| m.agent.to_string())
+}
+
+fn contribution_ref(dc: &Dc, index: u32) -> Option<ContributionRef> {
+    dc.contribution_at(index).map(|c| ContributionRef {
+        id: c.id.to_string(),
+        title: c.title.clone(),
+    })
+}
+
+/// The contribution type of a contribution.
+fn kind_of(dc: &Dc, contribution: u32) -> Option<&ContributionType> {
+    dc.contribution_at(contribution)
+        .and_then(|c| dc.types.get(&c.kind))
+}
+
+/// `event` as data. `None` only if the DC's record lacks what the event
+/// names (a member, a contribution or an evaluation), which the protocol
+/// never lets happen.
+pub fn detail(dc: &Dc, event: &Event) -> Option<LogDetail> {
+    let d = Decimal;
+    Some(match *event {
+        Event::Joined {
+            reputation,
+            tokens,
+            referrer,
+            founder,
+        } => LogDetail::Joined {
+            founder,
+            reputation: d(reputation),
+            tokens: d(tokens),
+            referrer: match referrer {
+                Some(r) => Some(agent_id(dc, r)?),
+                None => None,
+            },
+        },
+        Event::Rejoined => LogDetail::Rejoined {},
+        Event::Left => LogDetail::Left {},
+        Event::Contributed { contribution, fee } => LogDetail::Contributed {
+            contribution: contribution_ref(dc, contribution)?,
+            fee: d(fee),
+        },
+        Event::Evaluated {
+            contribution,
+            evaluation: index,
+        } => LogDetail::Evaluated {
+            contribution: contribution_ref(dc, contribution)?,
+            value: d(evaluation(dc, contribution, index)?.value),
+        },
+        Event::EvaluatorReward {
+            contribution,
+            evaluation: index,
+            tokens,
+        } => {
+            let f = evaluation(dc, contribution, index)?.snapshot;
+            // As in the protocol: the total less what the others engaged.
+            let others = f.engaged_reputation.saturating_sub(f.evaluator_reputation);
+            LogDetail::EvaluatorReward {
+                contribution: contribution_ref(dc, contribution)?,
+                tokens: d(tokens),
+                evaluator_reputation: d(f.evaluator_reputation),
+                unengaged_reputation: d(f.total_reputation.saturating_sub(others)),
+            }
+        }
+        Event::StakePaid {
+            contribution,
+            evaluation: index,
+            reputation,
+        } => {
+            let f = evaluation(dc, contribution, index)?.snapshot;
+            LogDetail::StakePaid {
+                contribution: contribution_ref(dc, contribution)?,
+                reputation: d(reputation),
+                stake: d(kind_of(dc, contribution)?.stake),
+                evaluator_reputation: d(f.evaluator_reputation),
+                engaged_reputation: d(f.engaged_reputation),
+                total_reputation: d(f.total_reputation),
+                beta: d(dc.params.beta),
+            }
+        }
+        Event::Redistribution {
+            contribution,
+            evaluation: index,
+            reputation,
+        } => {
+            let e = evaluation(dc, contribution, index)?;
+            LogDetail::Redistribution {
+                contribution: contribution_ref(dc, contribution)?,
+                reputation: d(reputation),
+                evaluator: agent_id(dc, e.evaluator)?,
+                distribution_stake: d(kind_of(dc, contribution)?.distribution_stake),
+                evaluator_reputation: d(e.snapshot.evaluator_reputation),
+                agreeing_reputation: d(e.snapshot.agreeing_reputation),
+            }
+        }
+        Event::ContributionRewarded {
+            contribution,
+            evaluation: index,
+            tokens,
+            reputation,
+        } => {
+            let f = evaluation(dc, contribution, index)?.snapshot;
+            let kind = kind_of(dc, contribution)?;
+            LogDetail::ContributionRewarded {
+                contribution: contribution_ref(dc, contribution)?,
+                tokens: d(tokens),
+                reputation: d(reputation),
+                rules: dc.params.rules.name().to_string(),
+                score_before: d(f.score_max_before),
+                score_after: d(f.score_max_after),
+                upvoted_reputation: d(f.upvoted_reputation),
+                total_reputation: d(f.total_reputation),
+                token_reward_factor: d(kind.token_reward_factor),
+                reputation_reward_factor: d(kind.reputation_reward_factor),
+                value_max: d(kind.value_max()),
+            }
+        }
+        Event::ReferralReward {
+            contribution,
+            referred,
+            tokens,
+            reputation,
+            ..
+        } => LogDetail::ReferralReward {
+            contribution: contribution_ref(dc, contribution)?,
+            tokens: d(tokens),
+            reputation: d(reputation),
+            referred: agent_id(dc, referred)?,
+            referral_fraction: d(dc.params.referral_fraction),
+        },
+        Event::TokensSent { to, tokens } => LogDetail::TokensSent {
+            to: agent_id(dc, to)?,
+            tokens: d(tokens),
+        },
+        Event::TokensReceived { from, tokens } => LogDetail::TokensReceived {
+            from: agent_id(dc, from)?,
+            tokens: d(tokens),
+        },
+        Event::ThanksGiven { contribution } => LogDetail::ThanksGiven {
+            contribution: contribution_ref(dc, contribution)?,
+        },
+        Event::ThanksReceived { contribution, from } => LogDetail::ThanksReceived {
+            contribution: contribution_ref(dc, contribution)?,
+            from: agent_id(dc, from)?,
+        },
+    })
 }

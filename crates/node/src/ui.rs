@@ -1,7 +1,8 @@
 //! The web UI: static files compiled into the binary, served at `/` and
 //! under `/ui/`. The UI is plain HTML, CSS and ES modules (no build step); it
 //! reads the same `/api/v1` as everyone and signs transactions in the
-//! browser, so a private key never reaches the node.
+//! browser, so a private key never reaches the node. Its words are in the
+//! message catalogs `i18n/{en,ko,es}.json`, read by `js/i18n.js`.
 
 use axum::Router;
 use axum::extract::Path;
@@ -24,6 +25,11 @@ pub const FILES: &[(&str, &[u8])] = ui_files![
     "js/charts.js",
     "js/dom.js",
     "js/words.js",
+    "js/i18n.js",
+    "js/explain.js",
+    "i18n/en.json",
+    "i18n/ko.json",
+    "i18n/es.json",
     "js/codec.js",
     "js/keys.js",
     "js/wallet.js",
@@ -57,6 +63,7 @@ fn serve(path: &str) -> Response {
         Some("html") => "text/html; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
+        Some("json") => "application/json",
         Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",
     };

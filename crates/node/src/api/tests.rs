@@ -1035,6 +1035,27 @@ async fn every_answer_validates_against_its_schema() {
         .unwrap();
     assert!(log.iter().any(|e| e["transaction"]["genesis"] == true));
     assert!(log.iter().any(|e| e["transaction"]["index"].is_u64()));
+    // Each change is also given as data, of its own kind, with its numbers.
+    assert!(
+        log.iter().all(|e| e["detail"]["kind"] == e["kind"]),
+        "{log:#?}"
+    );
+    let rewarded = log
+        .iter()
+        .find(|e| e["kind"] == "contribution_rewarded")
+        .expect("stage-1 was rewarded");
+    let detail = &rewarded["detail"];
+    assert_eq!(detail["contribution"]["id"], "stage-1", "{rewarded:#}");
+    assert_eq!(detail["contribution"]["title"], "Work on stage-1");
+    assert_eq!(
+        format!("+{}", detail["tokens"].as_str().unwrap()),
+        rewarded["tokens_change"].as_str().unwrap()
+    );
+    assert_eq!(detail["rules"], "backfeed");
+    assert_eq!(
+        rewarded["token_symbol"],
+        answers[&format!("/api/v1/dcs/{festival}")]["token_symbol"]
+    );
     // The garden's founder holds all its reputation.
     assert_eq!(answers["/api/v1/dcs/garden"]["majority_holders"], 1);
     assert!(

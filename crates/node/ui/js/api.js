@@ -1,9 +1,13 @@
 // The node's HTTP API, as the CLI uses it.
 
+/** The node said no: `status` is the HTTP status, `detail` the node's own
+ * words (English, from `{"error": ...}`), or null. The UI shows a sentence
+ * of its own for the case first. */
 export class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
+  constructor(status, detail) {
+    super(detail || String(status));
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -47,10 +51,10 @@ async function answer(response) {
   try {
     body = await response.json();
   } catch {
-    throw new ApiError(response.status, `the node answered ${response.status} without JSON`);
+    throw new ApiError(response.status, null);
   }
   if (!response.ok) {
-    throw new ApiError(response.status, body && body.error ? body.error : `error ${response.status}`);
+    throw new ApiError(response.status, body && body.error ? body.error : null);
   }
   return body;
 }

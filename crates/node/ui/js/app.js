@@ -1,10 +1,18 @@
 // The stigmer web UI: pages for people, over the same API as the CLI.
 // Transactions are signed here, in the browser, with a key kept in this
 // browser's storage; the node only ever sees signed transactions.
+//
+// Every word a page shows goes through the catalogs (`t(...)`, see
+// `i18n.js`), and every explanation of a change is worded from the data the
+// node gives (`explain.js`): a new page is written that way from its first
+// line.
 
 import { h, fill } from './dom.js';
 import * as api from './api.js';
 import * as charts from './charts.js';
+import * as i18n from './i18n.js';
+import { t, tn } from './i18n.js';
+import { explain } from './explain.js';
 import * as words from './words.js';
 import * as wallet from './wallet.js';
 
@@ -20,6 +28,20 @@ const notice = document.getElementById('notice');
 function announce(className, ...content) {
   notice.className = `notice-bar ${className}`;
   fill(notice, ...content);
+}
+
+/**
+ * What went wrong, in the reader's language: a sentence of the UI's own for
+ * the case, then the detail as the node or the browser gave it (in English;
+ * it names the field or the rule for whoever helps).
+ */
+function problem(error) {
+  if (error instanceof i18n.SaidError) return error.message;
+  if (error instanceof api.ApiError) {
+    return error.detail ? t('error.nodeSaid', { status: error.status, detail: error.detail }) : t('error.node', { status: error.status });
+  }
+  if (error && error.name === 'EncodingError') return t('error.encoding', { field: error.field, detail: error.reason });
+  return t('error.browser', { detail: (error && error.message) || String(error) });
 }
 
 // ---------------------------------------------------------------- routing
@@ -64,31 +86,31 @@ async function route(event) {
       return;
     }
   }
-  fill(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no such page. ', h('a', { href: '#/' }, 'Back to the cooperatives')));
+  page(t('notFound.title'), h('p', {}, t('notFound.text'), ' ', h('a', { href: '#/' }, t('nav.backHome'))));
 }
 
 function showError(error) {
-  fill(main, h('h1', {}, 'Something went wrong'),
-    h('p', { class: 'error' }, error.message || String(error)),
-    h('p', {}, h('a', { href: '#/' }, 'Back to the cooperatives')));
+  page(t('error.title'),
+    h('p', { class: 'error' }, problem(error)),
+    h('p', {}, h('a', { href: '#/' }, t('nav.backHome'))));
 }
 
 /** Sets the page title and content. */
 function page(title, ...children) {
-  document.title = `${title} · stigmer`;
+  document.title = t('page.title', { page: title });
   fill(main, h('h1', {}, title), ...children);
 }
 
 /** A section whose content `load` fills, again after each new block. */
 function liveSection(label, load) {
-  const body = h('div', { class: 'section-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  const body = h('div', { class: 'section-body' }, h('p', { class: 'muted' }, t('page.loading')));
   const section = h('section', { 'aria-label': label }, body);
   const run = async () => {
     try {
       const content = await load();
       fill(body, content);
     } catch (error) {
-      fill(body, h('p', { class: 'error' }, error.message));
+      fill(body, h('p', { class: 'error' }, problem(error)));
     }
   };
   return { section, run };
@@ -105,13 +127,28 @@ function keepFresh(...sections) {
 
 let lastTransactions = null;
 let refreshTimer = null;
+/** The last block announced, to say it again in another language. */
+let lastBlock = null;
+let reconnecting = false;
+
+function showLive() {
+  if (reconnecting) {
+    fill(live, t('live.reconnecting'));
+  } else if (lastBlock) {
+    fill(live, t('live.block', { height: lastBlock.height, count: lastBlock.transactions }));
+    live.title = t('live.stateRoot', { root: lastBlock.state_root });
+  } else {
+    fill(live, t('live.connecting'));
+  }
+}
 
 function connectEvents() {
   const source = new EventSource('/api/v1/events');
   source.addEventListener('block', (event) => {
     const block = JSON.parse(event.data);
-    fill(live, `Block ${block.height} · ${block.transactions} transactions`);
-    live.title = `state root ${block.state_root}`;
+    lastBlock = block;
+    reconnecting = false;
+    showLive();
     if (lastTransactions !== null && block.transactions !== lastTransactions && refreshPage) {
       // Many blocks may come at once: read again at most twice a second.
       clearTimeout(refreshTimer);
@@ -119,7 +156,29 @@ function connectEvents() {
     }
     lastTransactions = block.transactions;
   });
-  source.onerror = () => fill(live, 'reconnecting…');
+  source.onerror = () => {
+    reconnecting = true;
+    showLive();
+  };
+}
+
+// ---------------------------------------------------------------- language
+
+/** The language chooser in the header, on every page. */
+function languageChooser() {
+  const select = document.getElementById('language');
+  fill(select, Object.entries(i18n.LANGUAGES).map(([code, name]) => h('option', { value: code, lang: code }, name)));
+  select.value = i18n.current();
+  select.addEventListener('change', async () => {
+    const code = select.value;
+    i18n.remember(code);
+    await i18n.load(code);
+    i18n.translateDocument();
+    showLive();
+    // The page is drawn again in the new language; what was typed is lost,
+    // which is why the chooser is not in the middle of a form.
+    await route();
+  });
 }
 
 // ------------------------------------------------------------------ helpers
@@ -131,8 +190,8 @@ function agentLink(agent, names) {
 
 function txLink(transaction, text) {
   if (!transaction) return '';
-  if (transaction.genesis) return 'genesis';
-  return h('a', { href: `#/tx/${transaction.hash}`, title: transaction.hash }, text || `block ${transaction.height}`);
+  if (transaction.genesis) return t('tx.genesis');
+  return h('a', { href: `#/tx/${transaction.hash}`, title: transaction.hash }, text || t('tx.inBlock', { height: transaction.height }));
 }
 
 function table(caption, headers, rows, className = '') {
@@ -150,7 +209,7 @@ function table(caption, headers, rows, className = '') {
 /** Names of this browser's keys, to show "you" instead of digits. */
 function myNames() {
   const names = {};
-  for (const key of wallet.list()) names[key.agent] = `${key.name} (you)`;
+  for (const key of wallet.list()) names[key.agent] = t('agent.you', { name: key.name });
   return names;
 }
 
@@ -170,28 +229,35 @@ function txForm(label, fields, operation, { button = label, after } = {}) {
       fill(status, ...content);
       // The form may vanish when the page is read again (a join form once
       // joined): the notice bar keeps the answer in view.
-      announce(className, `${label}: `, ...content.map((part) => (part instanceof Node ? part.cloneNode(true) : part)));
+      announce(className, tn('form.about', { form: label, answer: h('span', {}, copy(content)) }));
     };
-    say('', 'Signing in your browser and sending…');
+    say('', t('form.sending'));
     try {
       const op = await operation(new FormData(form));
       const answer = await wallet.submit(op);
+      const link = (text) => txLink({ hash: answer.hash, height: answer.height }, text);
       if (answer.status === 'finalized' && answer.ok) {
-        say('ok', 'Done: finalized in ', txLink({ hash: answer.hash, height: answer.height }), '.');
+        say('ok', tn('form.done', { block: link() }));
         if (after) after(answer);
       } else if (answer.status === 'finalized') {
-        say('error', `The ledger said no: ${answer.error}. Nothing changed. `, txLink({ hash: answer.hash, height: answer.height }, 'See the transaction'));
+        say('error', tn('form.refused', { detail: answer.error, transaction: link(t('form.seeTransaction')) }));
       } else {
-        say('', 'Sent; waiting for the next block.');
+        say('', t('form.waiting'));
       }
       if (refreshPage) refreshPage();
     } catch (error) {
-      say('error', error.message);
+      say('error', problem(error));
     } finally {
       submit.disabled = false;
     }
   });
   return form;
+}
+
+/** A copy of page content (nodes may be in one place only). */
+function copy(content) {
+  if (Array.isArray(content)) return content.map(copy);
+  return content instanceof Node ? content.cloneNode(true) : content;
 }
 
 function field(label, input, help) {
@@ -205,28 +271,25 @@ function field(label, input, help) {
 }
 
 function needKey() {
-  return h('p', { class: 'notice' }, 'To take part, ', h('a', { href: '#/keys' }, 'make or import a key'),
-    '. It stays in this browser; the node never sees it.');
+  return h('p', { class: 'notice' }, tn('keys.needed', { link: h('a', { href: '#/keys' }, t('keys.neededLink')) }));
 }
 
 // -------------------------------------------------------------------- pages
 
 async function homePage() {
   const status = await api.get('/status');
-  const list = liveSection('Cooperatives', async () => {
+  const list = liveSection(t('home.list'), async () => {
     const { items: dcs } = await api.getAll('/dcs?limit=100', 'dcs');
-    if (dcs.length === 0) return h('p', {}, 'No cooperative yet. ', h('a', { href: '#/new-dc' }, 'Found the first one.'));
+    if (dcs.length === 0) return h('p', {}, t('home.none'), ' ', h('a', { href: '#/new-dc' }, t('home.foundFirst')));
     return h('ul', { class: 'cards' }, dcs.map((dc) => h('li', { class: 'card' },
       h('h2', {}, h('a', { href: `#/dc/${api.enc(dc.id)}` }, dc.name)),
-      h('p', {}, `${dc.n_members} members · ${dc.n_contributions} contributions`),
-      h('p', {}, words.amount(dc.token_supply), ` ${dc.token_symbol} in circulation · `,
-        words.amount(dc.total_reputation), ' reputation'))));
+      h('p', {}, t('home.members', { count: dc.n_members }), ' · ', t('home.contributions', { count: dc.n_contributions })),
+      h('p', {}, tn('home.supply', { supply: words.amount(dc.token_supply), symbol: dc.token_symbol, reputation: words.amount(dc.total_reputation) })))));
   });
-  page('Cooperatives on this ledger',
-    h('p', { class: 'lead' }, `Ledger “${status.chain_id}”, kept by ${status.validators.length} validator${status.validators.length === 1 ? '' : 's'}. `,
-      'Members value each other’s work: evaluations put reputation at stake, and once enough of the community’s reputation has spoken, tokens and reputation are issued.'),
+  page(t('home.title'),
+    h('p', { class: 'lead' }, t('home.ledger', { chain: status.chain_id, count: status.validators.length }), ' ', t('home.intro')),
     list.section,
-    h('p', {}, h('a', { href: '#/new-dc', class: 'button' }, 'Found a cooperative')));
+    h('p', {}, h('a', { href: '#/new-dc', class: 'button' }, t('home.found'))));
   await keepFresh(list);
 }
 
@@ -247,52 +310,57 @@ async function dcPage(id) {
   if (!me) {
     mine = needKey();
   } else if (!member || member.status !== 'member') {
-    mine = h('section', { 'aria-label': 'Join' },
-      h('h2', {}, 'Join'),
-      h('p', {}, `You (${me.name}) are not a member${member ? ' any more' : ''}.`),
-      txForm('Join this cooperative', [
-        field('Referred by (optional)', h('input', { name: 'referrer', autocomplete: 'off', placeholder: 'agent id' }),
-          'The member who brought you; they receive a share of what you are given.'),
+    mine = h('section', { 'aria-label': t('join.title') },
+      h('h2', {}, t('join.title')),
+      h('p', {}, member ? t('join.notAnyMore', { name: me.name }) : t('join.notYet', { name: me.name })),
+      txForm(t('join.form'), [
+        field(t('join.referrer'), h('input', { name: 'referrer', autocomplete: 'off', placeholder: t('join.referrerPlaceholder') }),
+          t('join.referrerHelp')),
       ], (data) => {
         const op = { type: 'join', dc: id };
         const referrer = String(data.get('referrer') || '').trim();
         if (referrer) op.referrer = referrer;
         return op;
-      }, { button: 'Join', after: () => route() }));
+      }, { button: t('join.button'), after: () => route() }));
   } else {
-    const balance = liveSection('Your balances', async () => {
+    const balance = liveSection(t('you.balances'), async () => {
       const now = (await allMembers()).find((m) => m.agent === me.agent) || member;
-      return h('p', {}, words.amount(now.reputation), ' reputation · ', words.amount(now.tokens), ` ${symbol} · `,
-        h('a', { href: `#/agent/${api.enc(me.agent)}` }, 'why these numbers'));
+      return h('p', {}, tn('you.balance', {
+        reputation: words.amount(now.reputation),
+        tokens: words.amount(now.tokens),
+        symbol,
+        why: h('a', { href: `#/agent/${api.enc(me.agent)}` }, t('you.why')),
+      }));
     });
     liveParts.push(balance);
-    const scored = Object.entries(dcData.types).filter(([, t]) => !t.thanks_only).map(([n]) => n);
+    const scored = Object.entries(dcData.types).filter(([, type]) => !type.thanks_only).map(([n]) => n);
     // Scored kinds first: they are what most contributions are.
     const typeNames = [...scored, ...Object.keys(dcData.types).filter((n) => !scored.includes(n))];
-    mine = h('section', { 'aria-label': 'You in this cooperative' },
-      h('h2', {}, `You: ${me.name}`),
+    mine = h('section', { 'aria-label': t('you.section') },
+      h('h2', {}, t('you.title', { name: me.name })),
       balance.section,
       h('div', { class: 'forms' },
-        txForm('Record a contribution', [
-          field('What did you do?', h('input', { name: 'title', required: true, maxlength: 200 })),
-          field('Kind', h('select', { name: 'kind' }, typeNames.map((name) => h('option', { value: name }, dcData.types[name].thanks_only ? `${name} (thanks only)` : name))),
-            scored.length ? `Scored kinds cost a fee in ${symbol}; thanks-only kinds are free.` : undefined),
+        txForm(t('contribute.form'), [
+          field(t('contribute.what'), h('input', { name: 'title', required: true, maxlength: 200 })),
+          field(t('contribute.kind'), h('select', { name: 'kind' }, typeNames.map((name) => h('option', { value: name },
+            dcData.types[name].thanks_only ? t('contribute.thanksOnlyKind', { name }) : name))),
+          scored.length ? t('contribute.kindHelp', { symbol }) : undefined),
         ], (data) => ({
           type: 'contribute',
           dc: id,
           id: `${String(data.get('kind'))}-${Date.now().toString(36)}`,
           contribution_type: String(data.get('kind')),
           title: String(data.get('title')),
-        }), { button: 'Record it' }),
-        txForm(`Send ${symbol}`, [
-          field('To (agent id)', h('input', { name: 'to', required: true, autocomplete: 'off', pattern: '[0-9a-fA-F]{64}|dc:.+' })),
-          field(`Amount of ${symbol}`, h('input', { name: 'amount', required: true, inputmode: 'decimal', pattern: '[0-9]+(\\.[0-9]{1,18})?' })),
+        }), { button: t('contribute.button') }),
+        txForm(t('send.form', { symbol }), [
+          field(t('send.to'), h('input', { name: 'to', required: true, autocomplete: 'off', pattern: '[0-9a-fA-F]{64}|dc:.+' })),
+          field(t('send.amount', { symbol }), h('input', { name: 'amount', required: true, inputmode: 'decimal', pattern: '[0-9]+(\\.[0-9]{1,18})?' })),
         ], (data) => ({
           type: 'transfer', dc: id, to: String(data.get('to')).trim(), amount: String(data.get('amount')).trim(), asset: 'tokens',
-        }), { button: 'Send' })));
+        }), { button: t('send.button') })));
   }
 
-  const members = liveSection('Members', async () => {
+  const members = liveSection(t('dc.members'), async () => {
     const dc = await api.get(`/dcs/${api.enc(id)}`);
     const all = await allMembers();
     const active = all.filter((m) => m.status === 'member');
@@ -304,21 +372,21 @@ async function dcPage(id) {
       h('td', { class: 'n' }, m.status === 'member' ? words.percent(Number(m.reputation) / total, 1) : '—'),
       h('td', { class: 'n' }, words.amount(m.tokens))));
     const reputations = active.map((m) => Number(m.reputation));
-    const g = charts.gini(reputations);
+    const gini = words.round(charts.gini(reputations), 2);
     const concentration = words.concentration(dc.majority_holders);
     return h('div', {},
       h('p', concentration.warn ? { class: 'warning', role: 'note' } : { class: 'muted' }, concentration.text),
       h('div', { class: 'two' },
-      table(`${active.length} members`, ['Member', 'Status', 'Reputation', 'Share', symbol], rows),
-      h('figure', {},
-        charts.lorenz(reputations, 'reputation'),
-        h('figcaption', {}, `How evenly reputation is spread. Gini coefficient ${g.toFixed(2)} `,
-          `(0: everyone equal; 1: one member holds all). The further the curve sags below the diagonal, the more unequal.`))));
+        table(t('dc.membersCaption', { count: active.length }),
+          [t('dc.column.member'), t('dc.column.status'), t('dc.column.reputation'), t('dc.column.share'), symbol], rows),
+        h('figure', {},
+          charts.lorenz(reputations, { label: t('chart.lorenz', { gini }), xLabel: t('chart.lorenzX'), yLabel: t('chart.lorenzY') }),
+          h('figcaption', {}, t('chart.lorenzCaption', { gini })))));
   });
 
   // Pages shown so far: "Show more" reads one more (newest first).
   let pagesShown = 1;
-  const contributions = liveSection('Contributions', async () => {
+  const contributions = liveSection(t('dc.contributions'), async () => {
     const dc = await api.get(`/dcs/${api.enc(id)}`);
     const total = Number(dc.total_reputation) || 1;
     const shown = [];
@@ -338,9 +406,9 @@ async function dcPage(id) {
         h('td', {}, h('a', { href: `#/dc/${api.enc(id)}/c/${api.enc(c.id)}` }, c.title || c.id)),
         h('td', {}, c.type),
         h('td', {}, agentLink(c.contributor, names)),
-        h('td', {}, c.thanks_only ? h('span', { class: 'muted' }, `${c.n_thanks} thanks`)
-          : [charts.bar(share, threshold, `${words.percent(share)} of reputation engaged; issued at ${words.percent(threshold)}`),
-            ` ${words.percent(share)}`]),
+        h('td', {}, c.thanks_only ? h('span', { class: 'muted' }, t('dc.thanks', { count: c.n_thanks }))
+          : [charts.bar(share, threshold, t('dc.engagedBar', { share: words.percent(share), threshold: words.percent(threshold) })),
+            ' ', words.percent(share)]),
         h('td', { class: 'n' }, c.thanks_only ? '—' : String(c.n_evaluations)),
         h('td', { class: 'n' }, c.thanks_only ? '—' : words.amount(c.tokens_issued)));
     });
@@ -348,14 +416,15 @@ async function dcPage(id) {
       ? h('p', {}, h('button', {
         type: 'button',
         onclick: () => { pagesShown += 1; contributions.run(); },
-      }, `Show more (${shown.length} of ${dc.n_contributions} shown)`))
+      }, t('page.showMore', { shown: shown.length, count: dc.n_contributions })))
       : null;
     return h('div', {},
-      table(`${dc.n_contributions} contributions, newest first`, ['Contribution', 'Kind', 'By', 'Engaged reputation', 'Evaluations', `${symbol} issued`], rows),
+      table(t('dc.contributionsCaption', { count: dc.n_contributions }),
+        [t('dc.column.contribution'), t('dc.column.kind'), t('dc.column.by'), t('dc.column.engaged'), t('dc.column.evaluations'), t('dc.column.issued', { symbol })], rows),
       more);
   });
 
-  const history = liveSection('Tokens over time', async () => {
+  const history = liveSection(t('dc.history'), async () => {
     const { points } = await api.get(`/dcs/${api.enc(id)}/history`);
     const start = points.length ? points[0].timestamp_ms || 0 : 0;
     const minutes = (p) => ((p.timestamp_ms || start) - start) / 60000;
@@ -363,36 +432,41 @@ async function dcPage(id) {
     const issued = points.map((p) => [minutes(p), Number(p.issued_for_work)]);
     const last = points[points.length - 1];
     return h('figure', {},
-      charts.lines([{ name: `${symbol} in circulation`, points: supply }, { name: `${symbol} issued for work`, points: issued }],
-        { xLabel: 'minutes since founding →', yLabel: symbol, label: `${symbol} over time` }),
+      charts.lines([{ name: t('chart.supply', { symbol }), points: supply }, { name: t('chart.issued', { symbol }), points: issued }],
+        { xLabel: t('chart.minutesX'), yLabel: symbol, label: t('chart.history', { symbol }) }),
       h('figcaption', {}, last
-        ? [`Now ${words.round(last.token_supply)} ${symbol} exist; `, `${words.round(last.issued_for_work)} of them were issued for work and evaluations, the rest given to members as they joined.`]
-        : 'No tokens yet.'));
+        ? t('chart.historyCaption', { supply: words.round(last.token_supply), issued: words.round(last.issued_for_work), symbol })
+        : t('chart.noTokens')));
   });
 
   page(dcData.name,
-    h('p', { class: 'lead' }, `Token: ${symbol} · steward `, agentLink(dcData.steward, names),
-      ` · treasury `, words.amount(dcData.treasury), ` ${symbol}`),
+    h('p', { class: 'lead' }, tn('dc.lead', {
+      symbol,
+      steward: agentLink(dcData.steward, names),
+      treasury: words.amount(dcData.treasury),
+    })),
     mine,
-    h('h2', {}, 'Members'), members.section,
-    h('h2', {}, 'Contributions'), contributions.section,
-    h('h2', {}, 'Tokens over time'), history.section,
-    h('h2', {}, 'How this cooperative works'),
+    h('h2', {}, t('dc.members')), members.section,
+    h('h2', {}, t('dc.contributions')), contributions.section,
+    h('h2', {}, t('dc.history')), history.section,
+    h('h2', {}, t('dc.rules')),
     h('ul', {}, words.describeParams(dcData).map((line) => h('li', {}, line))),
     h('ul', {}, Object.entries(dcData.types).map(([name, type]) => h('li', {}, words.describeType(name, type, symbol)))));
   await keepFresh(...liveParts, members, contributions, history);
 }
 
-function describeEvaluation(e, symbol) {
+function describeEvaluation(e) {
   const f = e.figures || {};
-  const parts = [];
-  parts.push(`At that moment ${words.round(f.engaged_reputation)} of ${words.round(f.total_reputation)} reputation had evaluated, `
-    + `${words.round(f.agreeing_reputation)} of it agreeing with this value.`);
-  if (f.first) parts.push('This was the evaluator’s first evaluation of it.');
+  const parts = [t('evaluation.moment', {
+    engaged: words.round(f.engaged_reputation),
+    total: words.round(f.total_reputation),
+    agreeing: words.round(f.agreeing_reputation),
+  })];
+  if (f.first) parts.push(t('evaluation.first'));
   if (f.score_max_after !== f.score_max_before) {
-    parts.push(`The score rose from ${words.round(f.score_max_before)} to ${words.round(f.score_max_after)}: tokens and reputation were issued to the contributor.`);
+    parts.push(t('evaluation.scoreRose', { before: words.round(f.score_max_before), after: words.round(f.score_max_after) }));
   }
-  if (f.median !== undefined) parts.push(`Median value then: ${words.round(f.median)}.`);
+  if (f.median !== undefined) parts.push(t('evaluation.median', { median: words.round(f.median) }));
   return parts.join(' ');
 }
 
@@ -413,35 +487,41 @@ async function contributionPage(dcId, id) {
     if (c.thanks_next !== null) c.thanks = (await api.getAll(`${base}/thanks?limit=500`, 'thanks')).items;
     return c;
   };
-  const summary = liveSection('Where it stands', async () => {
+  const summary = liveSection(t('contribution.standing'), async () => {
     const c = await whole();
     const dcNow = await api.get(`/dcs/${api.enc(dcId)}`);
     const share = Number(c.engaged_reputation) / (Number(dcNow.total_reputation) || 1);
     if (c.thanks_only) {
-      return h('div', {}, h('p', {}, `A ${c.type} contribution: thanks only, never scored. Thanked ${c.n_thanks} times.`),
-        h('ul', {}, c.thanks.map((t) => h('li', {}, agentLink(t.from, names), ' thanked ', txLink(t.transaction)))));
+      return h('div', {}, h('p', {}, t('contribution.thanksOnly', { kind: c.type, count: c.n_thanks })),
+        h('ul', {}, c.thanks.map((thanks) => h('li', {}, tn('contribution.thankedBy', { who: agentLink(thanks.from, names), transaction: txLink(thanks.transaction) })))));
     }
     const points = c.evaluations.map((e, index) => [index + 1,
       Number(e.figures.engaged_reputation) / (Number(e.figures.total_reputation) || 1)]);
     return h('div', { class: 'two' },
       h('div', {},
-        h('p', {}, charts.bar(share, threshold, `${words.percent(share)} engaged`), ` ${words.percent(share, 1)} of the community’s reputation has evaluated it; `
-          + `rewards are issued from ${words.percent(threshold)}.`),
-        h('p', {}, `Score ${words.round(c.score_max)} · issued `, words.amount(c.tokens_issued), ` ${symbol} and `,
-          words.amount(c.reputation_issued), ' reputation to the contributor · ', `${c.n_thanks} thanks`)),
+        h('p', {}, charts.bar(share, threshold, t('contribution.engagedBar', { share: words.percent(share) })), ' ',
+          t('contribution.engaged', { share: words.percent(share, 1), threshold: words.percent(threshold) })),
+        h('p', {}, tn('contribution.issued', {
+          score: words.round(c.score_max),
+          tokens: words.amount(c.tokens_issued),
+          symbol,
+          reputation: words.amount(c.reputation_issued),
+        }), ' · ', t('contribution.thanks', { count: c.n_thanks }))),
       h('figure', {},
-        charts.lines([{ name: 'engaged share', points: [[0, 0], ...points] }],
-          { xLabel: 'evaluations →', yLabel: 'share', label: 'Engaged reputation approaching the threshold', threshold, yMax: 1 }),
-        h('figcaption', {}, `The share of reputation engaged after each evaluation; the line marks ${words.percent(threshold)}.`)));
+        charts.lines([{ name: t('chart.engagedShare'), points: [[0, 0], ...points] }],
+          { xLabel: t('chart.evaluationsX'), yLabel: t('chart.shareY'), label: t('chart.engaged'), threshold, yMax: 1 }),
+        h('figcaption', {}, t('chart.engagedCaption', { threshold: words.percent(threshold) }))));
   });
 
-  const evaluations = liveSection('Evaluations', async () => {
+  const evaluations = liveSection(t('contribution.evaluations'), async () => {
     const c = await whole();
-    if (c.evaluations.length === 0) return h('p', { class: 'muted' }, c.thanks_only ? 'Thanks-only contributions are not evaluated.' : 'No evaluation yet.');
+    if (c.evaluations.length === 0) return h('p', { class: 'muted' }, c.thanks_only ? t('contribution.notEvaluated') : t('contribution.noEvaluation'));
     return h('ol', { class: 'timeline' }, c.evaluations.map((e) => h('li', { class: e.superseded ? 'superseded' : '' },
-      h('p', {}, agentLink(e.evaluator, names), ` valued it ${words.round(e.value)}`,
-        e.superseded ? ' (later changed)' : '', ' · ', txLink(e.transaction)),
-      h('p', { class: 'explain' }, describeEvaluation(e, symbol)))));
+      h('p', {}, e.superseded
+        ? tn('contribution.valuedChanged', { who: agentLink(e.evaluator, names), value: words.round(e.value) })
+        : tn('contribution.valued', { who: agentLink(e.evaluator, names), value: words.round(e.value) }),
+      ' · ', txLink(e.transaction)),
+      h('p', { class: 'explain' }, describeEvaluation(e)))));
   });
 
   let act = null;
@@ -449,29 +529,33 @@ async function contributionPage(dcId, id) {
     act = needKey();
   } else if (me.agent === first.contributor && (first.thanks_only || dc.rules === 'backfeed')) {
     // The node would refuse both: one's own work is for the others.
-    act = h('p', { class: 'muted' }, 'This is your own contribution: it is for the others to value and thank.');
+    act = h('p', { class: 'muted' }, t('contribution.own'));
   } else if (first.thanks_only) {
-    act = txForm('Thank the contributor', [], () => ({ type: 'thank', dc: dcId, contribution: id }), { button: 'Say thanks' });
+    act = txForm(t('thank.form'), [], () => ({ type: 'thank', dc: dcId, contribution: id }), { button: t('thank.button') });
   } else {
-    const choices = h('fieldset', { class: 'choices' }, h('legend', {}, 'Your evaluation'),
+    const choices = h('fieldset', { class: 'choices' }, h('legend', {}, t('evaluate.legend')),
       type.evaluation_set.map((value, index) => {
         const inputId = `v-${index}`;
         return h('span', { class: 'choice' },
           h('input', { type: 'radio', name: 'value', value, id: inputId, required: true }),
-          h('label', { for: inputId }, value));
+          h('label', { for: inputId }, words.round(value, 18)));
       }));
     act = h('div', { class: 'forms' },
-      txForm('Evaluate', [choices,
-        h('p', { class: 'muted' }, `You stake part of your reputation; you gain when later evaluators agree with you.`)],
-      (data) => ({ type: 'evaluate', dc: dcId, contribution: id, value: String(data.get('value')) }), { button: 'Evaluate' }),
-      txForm('Thank the contributor', [], () => ({ type: 'thank', dc: dcId, contribution: id }), { button: 'Say thanks' }));
+      txForm(t('evaluate.form'), [choices,
+        h('p', { class: 'muted' }, t('evaluate.help'))],
+      (data) => ({ type: 'evaluate', dc: dcId, contribution: id, value: String(data.get('value')) }), { button: t('evaluate.button') }),
+      txForm(t('thank.form'), [], () => ({ type: 'thank', dc: dcId, contribution: id }), { button: t('thank.button') }));
   }
 
   page(first.title || first.id,
-    h('p', { class: 'lead' }, `${first.type} in `, h('a', { href: `#/dc/${api.enc(dcId)}` }, dc.name), ' by ', agentLink(first.contributor, names)),
+    h('p', { class: 'lead' }, tn('contribution.lead', {
+      kind: first.type,
+      dc: h('a', { href: `#/dc/${api.enc(dcId)}` }, dc.name),
+      who: agentLink(first.contributor, names),
+    })),
     summary.section,
-    h('h2', {}, 'Take part'), act,
-    h('h2', {}, 'Evaluations over time'), evaluations.section);
+    h('h2', {}, t('contribution.takePart')), act,
+    h('h2', {}, t('contribution.overTime')), evaluations.section);
   await keepFresh(summary, evaluations);
 }
 
@@ -479,7 +563,7 @@ async function agentPage(agent) {
   const names = myNames();
   // Pages of the log shown so far: "Show more" reads one more (older).
   let pagesShown = 1;
-  const body = liveSection('Account', async () => {
+  const body = liveSection(t('agent.account'), async () => {
     const data = await api.get(`/agents/${api.enc(agent)}`);
     const memberships = data.memberships_next === null ? data.memberships
       : (await api.getAll(`/agents/${api.enc(agent)}/memberships?limit=100`, 'memberships')).items;
@@ -505,43 +589,44 @@ async function agentPage(agent) {
       h('td', {}, h('a', { href: `#/dc/${api.enc(m.dc)}` }, m.dc)),
       h('td', {}, words.statusWord(m.status)),
       h('td', { class: 'n' }, words.amount(m.reputation)),
-      h('td', { class: 'n' }, words.amount(m.tokens), ` ${m.token_symbol}`)));
+      h('td', { class: 'n' }, h('span', {}, words.amount(m.tokens), ' ', m.token_symbol))));
     const stakeRows = Object.entries(stakes).map(([dc, r]) => h('tr', {},
-      h('td', {}, dc), h('td', { class: 'n' }, String(r.evaluations)),
+      h('td', {}, dc), h('td', { class: 'n' }, words.round(r.evaluations, 0)),
       h('td', { class: 'n' }, words.round(r.staked, 4)), h('td', { class: 'n' }, words.round(r.regained, 4)),
       h('td', { class: 'n' }, words.round(r.regained - r.staked, 4)), h('td', { class: 'n' }, words.round(r.rewards, 4))));
+    const who = (id) => agentLink(id, names);
     const log = entries.map((entry) => h('tr', {},
       h('td', {}, entry.dc), h('td', {}, txLink(entry.transaction)),
-      h('td', { class: 'explain' }, entry.explanation),
+      h('td', { class: 'explain' }, explain(entry, who)),
       h('td', { class: 'n' }, words.change(entry.reputation_change) || ''),
       h('td', { class: 'n' }, words.change(entry.tokens_change) || '')));
     const more = cursor !== null
       ? h('p', {}, h('button', {
         type: 'button',
         onclick: () => { pagesShown += 1; body.run(); },
-      }, `Show more (${entries.length} of ${data.n_log_entries} shown)`))
+      }, t('page.showMore', { shown: entries.length, count: data.n_log_entries })))
       : null;
     return h('div', {},
-      table('Memberships', ['Cooperative', 'Status', 'Reputation', 'Tokens'], membershipRows),
-      h('h2', {}, 'Stake record'),
-      table(`Reputation put at stake by evaluating, and what came back${cursor !== null ? ' (in the changes shown below)' : ''}`, ['Cooperative', 'Evaluations', 'Staked', 'Regained', 'Net', 'Tokens earned evaluating'], stakeRows),
-      h('h2', {}, 'Every change, with its cause'),
-      table('Newest first. Each line names the transaction that caused it and how the numbers were computed.',
-        ['Cooperative', 'Transaction', 'What happened', 'Reputation', 'Tokens'], log, 'log'),
+      table(t('agent.memberships'), [t('agent.column.dc'), t('agent.column.status'), t('agent.column.reputation'), t('agent.column.tokens')], membershipRows),
+      h('h2', {}, t('agent.stakeRecord')),
+      table(cursor !== null ? t('agent.stakeCaptionPartial') : t('agent.stakeCaption'),
+        [t('agent.column.dc'), t('agent.column.evaluations'), t('agent.column.staked'), t('agent.column.regained'), t('agent.column.net'), t('agent.column.earned')], stakeRows),
+      h('h2', {}, t('agent.changes')),
+      table(t('agent.changesCaption'),
+        [t('agent.column.dc'), t('agent.column.transaction'), t('agent.column.what'), t('agent.column.reputation'), t('agent.column.tokens')], log, 'log'),
       more);
   });
   // A DC's own account: the account through which the DC acts elsewhere.
   const ownDc = agent.startsWith('dc:') ? agent.slice(3) : null;
-  page(ownDc ? `The account of cooperative ${ownDc}` : `Member ${words.agentName(agent, names)}`,
+  page(ownDc ? t('agent.dcTitle', { dc: ownDc }) : t('agent.title', { name: words.agentName(agent, names) }),
     h('p', { class: 'lead mono' }, agent),
-    ownDc ? h('p', {}, 'Through this account the cooperative acts in other cooperatives. ',
-      h('a', { href: `#/dc/${api.enc(ownDc)}` }, 'Its own page')) : null,
+    ownDc ? h('p', {}, t('agent.dcText'), ' ', h('a', { href: `#/dc/${api.enc(ownDc)}` }, t('agent.dcLink'))) : null,
     body.section);
   await keepFresh(body);
 }
 
 async function blocksPage(before) {
-  const list = liveSection('Blocks', async () => {
+  const list = liveSection(t('blocks.section'), async () => {
     const query = before ? `?before=${before}&limit=20` : '?limit=20';
     const data = await api.get(`/blocks${query}`);
     const checks = await Promise.all(data.blocks.map((block) => wallet.checkHeader(block)));
@@ -552,17 +637,17 @@ async function blocksPage(before) {
       return h('tr', {},
         h('td', {}, h('a', { href: `#/block/${block.height}` }, String(block.height))),
         h('td', {}, words.when(block.timestamp_ms)),
-        h('td', { class: 'n' }, String(block.n_transactions)),
+        h('td', { class: 'n' }, words.round(block.n_transactions, 0)),
         h('td', { class: 'mono' }, `${block.hash.slice(0, 16)}…`),
-        h('td', { class: ok ? 'ok' : 'error' }, ok ? '✓ hash and link check out' : '✗ does not check out'));
+        h('td', { class: ok ? 'ok' : 'error' }, ok ? t('blocks.checksOut') : t('blocks.doesNotCheckOut')));
     });
     const lowest = data.blocks.length ? data.blocks[data.blocks.length - 1].height : 0;
     return h('div', {},
-      h('p', {}, `Height ${data.height}. Your browser recomputed each block’s hash from its header and checked that it names the block below as its parent.`),
-      table('Latest blocks', ['Height', 'When', 'Transactions', 'Hash', 'Integrity'], rows),
-      lowest > 1 ? h('p', {}, h('a', { href: `#/blocks/before/${lowest - 1}` }, 'Older blocks')) : null);
+      h('p', {}, t('blocks.height', { height: data.height })),
+      table(t('blocks.caption'), [t('blocks.column.height'), t('blocks.column.when'), t('blocks.column.transactions'), t('blocks.column.hash'), t('blocks.column.integrity')], rows),
+      lowest > 1 ? h('p', {}, h('a', { href: `#/blocks/before/${lowest - 1}` }, t('blocks.older'))) : null);
   });
-  page('The ledger', list.section);
+  page(t('blocks.title'), list.section);
   if (before) await list.run();
   else await keepFresh(list);
 }
@@ -575,32 +660,36 @@ async function blockPage(height) {
     h('td', {}, h('a', { href: `#/tx/${item.hash}` }, `${item.hash.slice(0, 12)}…`)),
     h('td', {}, agentLink(item.transaction.signer, names)),
     h('td', {}, item.transaction.operation.type),
-    h('td', { class: item.ok ? 'ok' : 'error' }, item.ok ? 'applied' : `refused: ${item.error}`)));
-  page(`Block ${block.height}`,
+    h('td', { class: item.ok ? 'ok' : 'error' }, item.ok ? t('tx.applied') : t('tx.refused', { detail: item.error }))));
+  page(t('block.title', { height: block.height }),
     h('dl', { class: 'facts' },
-      h('dt', {}, 'Hash'), h('dd', { class: 'mono' }, block.hash),
-      h('dt', {}, 'Parent'), h('dd', { class: 'mono' }, block.height > 1 ? h('a', { href: `#/block/${block.height - 1}` }, block.parent) : block.parent),
-      h('dt', {}, 'Time'), h('dd', {}, new Date(block.timestamp_ms).toLocaleString()),
-      h('dt', {}, 'State root'), h('dd', { class: 'mono' }, block.state_root),
-      h('dt', {}, 'Transaction root'), h('dd', { class: 'mono' }, block.tx_root)),
-    h('h2', {}, 'Integrity, checked in your browser'),
+      h('dt', {}, t('block.hash')), h('dd', { class: 'mono' }, block.hash),
+      h('dt', {}, t('block.parent')), h('dd', { class: 'mono' }, block.height > 1 ? h('a', { href: `#/block/${block.height - 1}` }, block.parent) : block.parent),
+      h('dt', {}, t('block.time')), h('dd', {}, i18n.dateTime(block.timestamp_ms)),
+      h('dt', {}, t('block.stateRoot')), h('dd', { class: 'mono' }, block.state_root),
+      h('dt', {}, t('block.txRoot')), h('dd', { class: 'mono' }, block.tx_root)),
+    h('h2', {}, t('block.integrity')),
     h('ul', { class: 'checks' }, check.map(([ok, text]) => h('li', { class: ok ? 'ok' : 'error' }, `${ok ? '✓' : '✗'} ${text}`))),
-    table(`${block.transactions.length} transactions`, ['Transaction', 'Signer', 'Operation', 'Outcome'], rows));
+    table(t('block.transactions', { count: block.transactions.length }),
+      [t('block.column.transaction'), t('block.column.signer'), t('block.column.operation'), t('block.column.outcome')], rows));
 }
 
 async function txPage(hash) {
   const names = myNames();
   const tx = await api.get(`/transactions/${hash}`);
-  const t = tx.transaction || {};
-  page('Transaction',
+  const op = tx.transaction || {};
+  const status = tx.status === 'finalized'
+    ? tn('tx.finalizedIn', { block: h('a', { href: `#/block/${tx.height}` }, t('tx.inBlock', { height: tx.height })) })
+    : t('tx.pending');
+  page(t('tx.title'),
     h('dl', { class: 'facts' },
-      h('dt', {}, 'Hash'), h('dd', { class: 'mono' }, tx.hash),
-      h('dt', {}, 'Status'), h('dd', {}, tx.status === 'finalized' ? ['finalized in ', h('a', { href: `#/block/${tx.height}` }, `block ${tx.height}`)] : tx.status),
-      h('dt', {}, 'Outcome'), h('dd', { class: tx.ok ? 'ok' : 'error' }, tx.ok ? 'applied' : `refused: ${tx.error || '—'}. Nothing changed.`),
-      h('dt', {}, 'Signer'), h('dd', {}, t.signer ? agentLink(t.signer, names) : '—'),
-      h('dt', {}, 'Nonce'), h('dd', {}, String(t.nonce ?? '—'))),
-    h('h2', {}, 'Operation'),
-    h('pre', { class: 'json' }, JSON.stringify(t.operation, null, 2)));
+      h('dt', {}, t('tx.hash')), h('dd', { class: 'mono' }, tx.hash),
+      h('dt', {}, t('tx.status')), h('dd', {}, status),
+      h('dt', {}, t('tx.outcome')), h('dd', { class: tx.ok ? 'ok' : 'error' }, tx.ok ? t('tx.applied') : t('tx.refusedNothingChanged', { detail: tx.error || '—' })),
+      h('dt', {}, t('tx.signer')), h('dd', {}, op.signer ? agentLink(op.signer, names) : '—'),
+      h('dt', {}, t('tx.nonce')), h('dd', {}, String(op.nonce ?? '—'))),
+    h('h2', {}, t('tx.operation')),
+    h('pre', { class: 'json' }, JSON.stringify(op.operation, null, 2)));
 }
 
 async function keysPage() {
@@ -608,61 +697,61 @@ async function keysPage() {
   const render = () => {
     const keys = wallet.list();
     const active = wallet.active();
-    fill(list, keys.length === 0 ? h('p', {}, 'No key in this browser yet.')
-      : table('Keys in this browser', ['Name', 'Agent id', 'Use', 'Back up', 'Remove'], keys.map((key) => {
+    fill(list, keys.length === 0 ? h('p', {}, t('keys.none'))
+      : table(t('keys.caption'), [t('keys.column.name'), t('keys.column.agent'), t('keys.column.use'), t('keys.column.backup'), t('keys.column.remove')], keys.map((key) => {
         const seedOut = h('output', { class: 'mono seed' });
         return h('tr', {},
           h('td', {}, key.name),
           h('td', { class: 'mono' }, h('a', { href: `#/agent/${key.agent}` }, key.agent)),
-          h('td', {}, active && active.name === key.name ? 'in use'
-            : h('button', { type: 'button', onclick: () => { wallet.use(key.name); render(); } }, 'Use this key')),
-          h('td', {}, h('button', { type: 'button', onclick: () => fill(seedOut, key.seed) }, 'Show secret'), seedOut),
+          h('td', {}, active && active.name === key.name ? t('keys.inUse')
+            : h('button', { type: 'button', onclick: () => { wallet.use(key.name); render(); } }, t('keys.use'))),
+          h('td', {}, h('button', { type: 'button', onclick: () => fill(seedOut, key.seed) }, t('keys.showSecret')), seedOut),
           h('td', {}, h('button', {
             type: 'button',
             class: 'danger',
             onclick: () => {
-              if (confirm(`Remove ${key.name}? Without a backup of its secret, its memberships are lost for good.`)) {
+              if (confirm(t('keys.confirmRemove', { name: key.name }))) {
                 wallet.remove(key.name);
                 render();
               }
             },
-          }, 'Remove')));
+          }, t('keys.remove'))));
       })));
   };
   render();
   const status = h('p', { role: 'status', 'aria-live': 'polite' });
-  const makeForm = h('form', { 'aria-label': 'Make a key' },
-    field('Name (for you only)', h('input', { name: 'name', required: true, maxlength: 40, autocomplete: 'off' })),
-    h('button', { type: 'submit' }, 'Make a new key'));
+  const makeForm = h('form', { 'aria-label': t('keys.makeForm') },
+    field(t('keys.name'), h('input', { name: 'name', required: true, maxlength: 40, autocomplete: 'off' })),
+    h('button', { type: 'submit' }, t('keys.make')));
   makeForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
       const key = await wallet.create(String(new FormData(makeForm).get('name')).trim());
-      fill(status, `Made ${key.name}: ${key.agent}. Back up its secret.`);
+      fill(status, t('keys.made', { name: key.name, agent: key.agent }));
       makeForm.reset();
       render();
     } catch (error) {
-      fill(status, error.message);
+      fill(status, problem(error));
     }
   });
-  const importForm = h('form', { 'aria-label': 'Import a key' },
-    field('Name', h('input', { name: 'name', required: true, maxlength: 40, autocomplete: 'off' })),
-    field('Secret (64 hex digits, as `stigmer key` keeps it)', h('input', { name: 'seed', required: true, autocomplete: 'off', pattern: '[0-9a-fA-F]{64}', class: 'mono' })),
-    h('button', { type: 'submit' }, 'Import'));
+  const importForm = h('form', { 'aria-label': t('keys.importForm') },
+    field(t('keys.importName'), h('input', { name: 'name', required: true, maxlength: 40, autocomplete: 'off' })),
+    field(t('keys.secret'), h('input', { name: 'seed', required: true, autocomplete: 'off', pattern: '[0-9a-fA-F]{64}', class: 'mono' })),
+    h('button', { type: 'submit' }, t('keys.import')));
   importForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     const data = new FormData(importForm);
     try {
       const key = await wallet.importSeed(String(data.get('name')).trim(), String(data.get('seed')).trim());
-      fill(status, `Imported ${key.name}: ${key.agent}.`);
+      fill(status, t('keys.imported', { name: key.name, agent: key.agent }));
       importForm.reset();
       render();
     } catch (error) {
-      fill(status, error.message);
+      fill(status, problem(error));
     }
   });
-  page('My keys',
-    h('p', { class: 'lead' }, 'A key is who you are on the ledger. It is made and kept in this browser and signs your transactions here; the node only receives what you signed. Anyone with its secret can act as you: back it up somewhere safe.'),
+  page(t('keys.title'),
+    h('p', { class: 'lead' }, t('keys.lead')),
     list, status,
     h('div', { class: 'forms' }, makeForm, importForm));
 }
@@ -670,23 +759,23 @@ async function keysPage() {
 async function newDcPage() {
   const me = wallet.active();
   if (!me) {
-    page('Found a cooperative', needKey());
+    page(t('found.title'), needKey());
     return;
   }
-  const form = txForm('Found a cooperative', [
-    field('Short id (letters, digits, -)', h('input', { name: 'id', required: true, pattern: '[a-z0-9][a-z0-9_\\-]{0,31}', autocomplete: 'off' })),
-    field('Name', h('input', { name: 'name', required: true, maxlength: 80 })),
-    field('Token symbol', h('input', { name: 'symbol', required: true, pattern: '[A-Za-z0-9]{1,12}', value: 'COOP' })),
-    field('Kinds of work that are scored (comma-separated)', h('input', { name: 'kinds', value: 'work', required: true })),
-    field('Scale evaluators choose from', h('select', { name: 'scale' },
-      h('option', { value: '0-1' }, 'no / yes (0 or 1)'), h('option', { value: '0-5' }, '0 to 5'))),
-    field('Also a thanks-only kind named', h('input', { name: 'care', value: 'care' }), 'Recorded and thanked, never scored. Leave empty for none.'),
-    field('Founders besides you (agent ids, one per line)', h('textarea', { name: 'founders', rows: 3 })),
-    field('Reputation of each founder', h('input', { name: 'reputation', value: '10', inputmode: 'decimal' })),
-    field('Tokens of each founder', h('input', { name: 'tokens', value: '100', inputmode: 'decimal' })),
-    field('Reputation of a newcomer who joins', h('input', { name: 'join_reputation', value: '1', inputmode: 'decimal' })),
-    field('Tokens of a newcomer who joins', h('input', { name: 'join_tokens', value: '5', inputmode: 'decimal' }),
-      'Enough to pay the fee of a first contribution.'),
+  const form = txForm(t('found.title'), [
+    field(t('found.id'), h('input', { name: 'id', required: true, pattern: '[a-z0-9][a-z0-9_\\-]{0,31}', autocomplete: 'off' })),
+    field(t('found.name'), h('input', { name: 'name', required: true, maxlength: 80 })),
+    field(t('found.symbol'), h('input', { name: 'symbol', required: true, pattern: '[A-Za-z0-9]{1,12}', value: 'COOP' })),
+    field(t('found.kinds'), h('input', { name: 'kinds', value: t('found.kindsDefault'), required: true })),
+    field(t('found.scale'), h('select', { name: 'scale' },
+      h('option', { value: '0-1' }, t('found.scaleYesNo')), h('option', { value: '0-5' }, t('found.scaleFive')))),
+    field(t('found.care'), h('input', { name: 'care', value: t('found.careDefault') }), t('found.careHelp')),
+    field(t('found.founders'), h('textarea', { name: 'founders', rows: 3 })),
+    field(t('found.reputation'), h('input', { name: 'reputation', value: '10', inputmode: 'decimal' })),
+    field(t('found.tokens'), h('input', { name: 'tokens', value: '100', inputmode: 'decimal' })),
+    field(t('found.joinReputation'), h('input', { name: 'join_reputation', value: '1', inputmode: 'decimal' })),
+    field(t('found.joinTokens'), h('input', { name: 'join_tokens', value: '5', inputmode: 'decimal' }),
+      t('found.joinTokensHelp')),
   ], (data) => {
     const scale = data.get('scale') === '0-5' ? ['0', '1', '2', '3', '4', '5'] : ['0', '1'];
     const scoredType = {
@@ -715,14 +804,18 @@ async function newDcPage() {
       founders: [me.agent, ...others.filter((a) => a !== me.agent)].map((agent) => ({ agent, reputation, tokens })),
     };
   }, {
-    button: 'Found it',
+    button: t('found.button'),
     after: (answer) => { location.hash = `#/tx/${answer.hash}`; },
   });
-  page('Found a cooperative', h('p', { class: 'lead' }, `You (${me.name}) will be its steward and first founder.`), form);
+  page(t('found.title'), h('p', { class: 'lead' }, t('found.lead', { name: me.name })), form);
 }
 
 // -------------------------------------------------------------------- start
 
+await i18n.load(i18n.preferred());
+i18n.translateDocument();
+languageChooser();
+showLive();
 window.addEventListener('hashchange', route);
 connectEvents();
 route();

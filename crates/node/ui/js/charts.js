@@ -2,6 +2,7 @@
 // equivalent for screen readers.
 
 import { h, s } from './dom.js';
+import { t, number } from './i18n.js';
 
 const W = 320;
 const H = 200;
@@ -32,8 +33,9 @@ export function gini(values) {
   return (2 * weighted) / (n * total) - (n + 1) / n;
 }
 
-/** The Lorenz curve of `values` against the line of equality. */
-export function lorenz(values, what) {
+/** The Lorenz curve of `values` against the line of equality; the caller
+ * gives its words (`label`, `xLabel`, `yLabel`), already translated. */
+export function lorenz(values, { label, xLabel, yLabel }) {
   const sorted = values.filter((v) => v >= 0).sort((a, b) => a - b);
   const total = sorted.reduce((a, b) => a + b, 0) || 1;
   const x = (share) => PAD + share * (W - 8 - PAD);
@@ -44,18 +46,17 @@ export function lorenz(values, what) {
     cumulative += v;
     points.push([x((i + 1) / sorted.length), y(cumulative / total)]);
   });
-  const g = gini(values);
-  const label = `Lorenz curve of ${what}: Gini coefficient ${g.toFixed(2)}`;
   return frame(label,
-    ...axes('share of members →', `share of ${what}`),
+    ...axes(xLabel, yLabel),
     s('line', { x1: x(0), y1: y(0), x2: x(1), y2: y(1), class: 'equality' }),
     s('polyline', { points: points.map((p) => p.join(',')).join(' '), class: 'series' }));
 }
 
-/** Lines over a shared x axis: `series` is [{name, points: [[x, y]...]}]. */
+/** Lines over a shared x axis: `series` is [{name, points: [[x, y]...]}];
+ * the caller gives the words, already translated. */
 export function lines(series, { xLabel, yLabel, label, threshold, yMax }) {
   const all = series.flatMap((one) => one.points);
-  if (all.length === 0) return h('p', { class: 'muted' }, 'Nothing to draw yet.');
+  if (all.length === 0) return h('p', { class: 'muted' }, t('chart.empty'));
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]).concat(threshold === undefined ? [] : [threshold]);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
@@ -71,9 +72,9 @@ export function lines(series, { xLabel, yLabel, label, threshold, yMax }) {
   const extra = [];
   if (threshold !== undefined) {
     extra.push(s('line', { x1: PAD, y1: y(threshold), x2: W - 8, y2: y(threshold), class: 'threshold' }));
-    extra.push(s('text', { x: W - 10, y: y(threshold) - 4, 'text-anchor': 'end', class: 'label' }, 'threshold'));
+    extra.push(s('text', { x: W - 10, y: y(threshold) - 4, 'text-anchor': 'end', class: 'label' }, t('chart.threshold')));
   }
-  extra.push(s('text', { x: PAD - 3, y: y(y1) + 4, 'text-anchor': 'end', class: 'tick' }, y1.toLocaleString('en', { maximumFractionDigits: 2 })));
+  extra.push(s('text', { x: PAD - 3, y: y(y1) + 4, 'text-anchor': 'end', class: 'tick' }, number(y1)));
   return h('div', { class: 'chart-wrap' }, frame(label, ...axes(xLabel, yLabel), ...extra, ...drawn), legend);
 }
 

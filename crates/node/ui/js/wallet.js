@@ -5,6 +5,7 @@
 import * as api from './api.js';
 import * as codec from './codec.js';
 import * as keys from './keys.js';
+import { t, SaidError } from './i18n.js';
 
 const STORE = 'stigmer.keys';
 const ACTIVE = 'stigmer.active';
@@ -40,14 +41,14 @@ export function remove(name) {
 }
 
 function checkName(name) {
-  if (!name) throw new Error('Give the key a name.');
-  if (list().some((key) => key.name === name)) throw new Error(`There is a key named ${name} already.`);
+  if (!name) throw new SaidError(t('keys.error.noName'));
+  if (list().some((key) => key.name === name)) throw new SaidError(t('keys.error.taken', { name }));
 }
 
 export async function create(name) {
   checkName(name);
   if (!(await keys.ed25519Supported())) {
-    throw new Error('This browser cannot make Ed25519 keys; use a recent Chromium, Firefox or Safari.');
+    throw new SaidError(t('keys.error.noEd25519'));
   }
   const key = await keys.generateKey();
   return store(name, await keys.exportSeed(key.privateKey), key.agent);
@@ -72,7 +73,7 @@ function store(name, seed, agent) {
  */
 export async function submit(operation) {
   const entry = active();
-  if (!entry) throw new Error('Make or import a key first (My keys).');
+  if (!entry) throw new SaidError(t('keys.error.none'));
   const key = await keys.importSeed(entry.seed, { extractable: false });
   const status = await api.get('/status');
   const { next_nonce: nonce } = await api.get(`/agents/${api.enc(key.agent)}/nonce`);
@@ -101,12 +102,12 @@ export async function checkBlock(view) {
   try {
     recomputed = codec.checkBlockView(view);
   } catch (error) {
-    return [[false, `cannot re-encode the block: ${error.message}`]];
+    return [[false, `${t('check.cannotEncode')} ${error.message}`]];
   }
-  results.push([recomputed.hash === view.hash, `block hash recomputed from the header: ${recomputed.hash}`]);
-  results.push([recomputed.txRoot === view.tx_root, `transaction root recomputed from ${view.transactions.length} transactions`]);
+  results.push([recomputed.hash === view.hash, t('check.blockHash', { hash: recomputed.hash })]);
+  results.push([recomputed.txRoot === view.tx_root, t('check.txRoot', { count: view.transactions.length })]);
   const hashesOk = recomputed.txHashes.every((hash, index) => hash === view.transactions[index].hash);
-  results.push([hashesOk, 'every transaction’s hash recomputed from its content']);
+  results.push([hashesOk, t('check.txHashes')]);
   const bytesOk = view.transactions.every((item) => {
     try {
       return !item.encoded || codec.hex(codec.encodeTransactionJson(item.transaction)) === item.encoded;
@@ -114,7 +115,7 @@ export async function checkBlock(view) {
       return false;
     }
   });
-  results.push([bytesOk, 'every transaction’s content is exactly the bytes the ledger stores']);
+  results.push([bytesOk, t('check.txBytes')]);
   let signaturesOk = true;
   for (const item of view.transactions) {
     const t = item.transaction;
@@ -125,6 +126,6 @@ export async function checkBlock(view) {
       signaturesOk = false;
     }
   }
-  results.push([signaturesOk, `all ${view.transactions.length} signatures verified by this browser`]);
+  results.push([signaturesOk, t('check.signatures', { count: view.transactions.length })]);
   return results;
 }
