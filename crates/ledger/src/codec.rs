@@ -529,7 +529,24 @@ pub fn parse_account(text: &str) -> Result<AgentId, String> {
             text.chars().take(80).collect::<String>()
         ));
     }
-    AgentId::new(text).map_err(|e| e.to_string())
+    // The one spelling of 32 bytes is not enough: they must be a key
+    // someone can hold, a point of the curve, and not a weak one (of small
+    // order), which anyone can sign for.
+    let mut bytes = [0u8; 32];
+    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+        let digits = std::str::from_utf8(pair).map_err(|e| e.to_string())?;
+        *byte = u8::from_str_radix(digits, 16).map_err(|e| e.to_string())?;
+    }
+    match ed25519_dalek::VerifyingKey::from_bytes(&bytes) {
+        Err(_) => Err(format!(
+            "{text} is not an ed25519 public key (not a point of the curve): nobody can \
+             hold its key"
+        )),
+        Ok(key) if key.is_weak() => Err(format!(
+            "{text} is a weak key (of small order), which anyone can sign for"
+        )),
+        Ok(_) => AgentId::new(text).map_err(|e| e.to_string()),
+    }
 }
 
 /// Encodes an operation on its own.

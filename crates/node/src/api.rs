@@ -798,7 +798,9 @@ fn header_view(block: &Block) -> BlockHeader {
 struct BlocksQuery {
     /// The highest block to list; the tip if absent.
     before: Option<u64>,
-    /// How many blocks to list: 20 if absent, at most 100.
+    /// How many blocks to list: 20 if absent, at most 100 (larger values
+    /// are lowered to it).
+    #[param(minimum = 1)]
     limit: Option<u64>,
 }
 
@@ -828,7 +830,11 @@ async fn blocks(
     // Blocks are read from the store (snapshots), with no lock held.
     let tip = finalized.read().height;
     let top = query.before.map_or(tip, |b| b.min(tip));
-    let limit = query.limit.unwrap_or(20).clamp(1, BLOCKS_PER_PAGE_MAX);
+    let limit = match query.limit {
+        None => 20,
+        Some(0) => return Err(bad_request("limit: at least 1")),
+        Some(limit) => limit.min(BLOCKS_PER_PAGE_MAX),
+    };
     let mut headers = Vec::new();
     let mut height = top;
     while height >= 1 && (headers.len() as u64) < limit {

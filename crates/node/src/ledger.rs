@@ -356,8 +356,10 @@ impl NodeLedger {
         for refused in proposal.refused {
             tracing::debug!(tx = %refused.hash, error = %refused.error, "left a refused transaction out");
             self.mempool.drop_from(&refused.signer, refused.nonce);
-            self.refused
-                .remember(refused.hash, LedgerError::Protocol(refused.error).to_string());
+            self.refused.remember(
+                refused.hash,
+                LedgerError::Protocol(refused.error).to_string(),
+            );
         }
         self.pending.push_back(proposal.block.clone());
         Ok(proposal.block)

@@ -553,6 +553,13 @@ impl State {
         if agent == to {
             return Err(ProtocolError::TransferToSelf);
         }
+        // A DC's account exists once the DC does: tokens sent to the
+        // account of a DC nobody has founded yet would go to whoever
+        // founds it first.
+        if let Some(recipient_dc) = to.dc() {
+            let recipient_dc = DcId::new(recipient_dc)?;
+            self.dc_ref(&recipient_dc)?;
+        }
         let dc_state = self.dc_ref(dc)?;
         // Tokens belong to whoever holds them, so members who left and mere
         // holders can still send them.

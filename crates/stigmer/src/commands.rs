@@ -827,6 +827,13 @@ pub fn status(query: QueryArgs) -> anyhow::Result<Outcome> {
             d["dcs"],
             d["pending_transactions"],
             d["validators"]
+                .as_array()
+                .map(|keys| keys
+                    .iter()
+                    .map(|key| key.as_str().unwrap_or("?"))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
         )
     })
 }

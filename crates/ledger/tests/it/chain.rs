@@ -171,7 +171,10 @@ fn hourly_allowances_bind_proposers_and_verifiers() {
     let mut proposer = chain.clone();
     let proposal = proposer.propose(2_000, rest.clone()).unwrap();
     assert!(proposal.block.txs.is_empty());
-    assert!(proposal.refused.is_empty(), "over the allowance, not refused");
+    assert!(
+        proposal.refused.is_empty(),
+        "over the allowance, not refused"
+    );
     // ...and a block that carries one more is invalid.
     let mut forged = chain.clone();
     let mut cheat = proposal.block.clone();

@@ -812,6 +812,7 @@ async fn every_answer_validates_against_its_schema() {
             200,
         ),
         ("/api/v1/blocks", "/api/v1/blocks?limit=many".into(), 400),
+        ("/api/v1/blocks", "/api/v1/blocks?limit=0".into(), 400),
         ("/api/v1/blocks/{height}", "/api/v1/blocks/0".into(), 200),
         ("/api/v1/blocks/{height}", "/api/v1/blocks/1".into(), 200),
         ("/api/v1/blocks/{height}", "/api/v1/blocks/2".into(), 200),

@@ -188,6 +188,22 @@ fn transactions_beyond_the_codec_are_refused_by_name() {
         ),
     ];
     // An account nobody holds the key of is refused as early as the JSON.
+    // Nor 32 bytes that are no point of the curve, nor a weak key (the
+    // identity), which anyone can sign for.
+    let not_a_point = format!("02{}", "0".repeat(62));
+    let identity = format!("01{}", "0".repeat(62));
+    for (to, reason) in [
+        (not_a_point, "not a point of the curve"),
+        (identity, "weak key"),
+    ] {
+        let parsed: OperationJson = serde_json::from_value(
+            json!({"type": "transfer", "dc": "garden", "to": to, "amount": "1"}),
+        )
+        .unwrap();
+        let error = parsed.to_operation().unwrap_err();
+        assert_eq!(error.field, "to");
+        assert!(error.reason.contains(reason), "{}", error.reason);
+    }
     for to in [ann.to_uppercase(), "Bo Smith".to_string()] {
         let parsed: OperationJson = serde_json::from_value(
             json!({"type": "transfer", "dc": "garden", "to": to, "amount": "1"}),
@@ -212,9 +228,12 @@ fn transactions_beyond_the_codec_are_refused_by_name() {
         }
     }
     // A transaction over 64 KiB: many founders with long referrers.
-    let founders: Vec<Value> = (0..700)
+    let founders: Vec<Value> = (0..700u32)
         .map(|n| {
-            json!({"agent": format!("{n:064x}"), "reputation": "1", "tokens": "1",
+            let mut seed = [0u8; 32];
+            seed[..4].copy_from_slice(&n.to_le_bytes());
+            let founder = Keypair::from_seed(seed).agent().to_string();
+            json!({"agent": founder, "reputation": "1", "tokens": "1",
                         "referrer": ann})
         })
         .collect();

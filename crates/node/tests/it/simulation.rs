@@ -564,12 +564,15 @@ impl Cluster {
     async fn drain(&mut self) {
         self.load = false;
         let n_crashes = self.world.n_crashes;
+        let refused = self.refused_slots();
         let n_reused = self
             .world
             .load
             .submitted
-            .values()
-            .filter(|s| s.hashes.len() > 1)
+            .iter()
+            .filter(|((member, nonce), slot)| {
+                slot.hashes.len() > 1 && !Self::behind_a_refusal(&refused, *member, *nonce)
+            })
             .count();
         assert!(
             n_reused == 0 || n_crashes > 0,
@@ -578,6 +581,7 @@ impl Cluster {
         );
         let deadline = self.context.current() + PROGRESS_WITHIN;
         loop {
+            let refused = self.refused_slots();
             let mut n_pending_max = 0;
             for index in self.up() {
                 let mut n_pending = 0;
@@ -595,7 +599,10 @@ impl Cluster {
                          on validator {index}",
                         self.world.seed
                     );
-                    if n_finalized == 0 && slot.n_crashes_before == n_crashes {
+                    if n_finalized == 0
+                        && slot.n_crashes_before == n_crashes
+                        && !Self::behind_a_refusal(&refused, *member, *nonce)
+                    {
                         n_pending += 1;
                     }
                 }
@@ -613,6 +620,40 @@ impl Cluster {
             );
             self.tick().await;
         }
+    }
+
+    /// The slots (member, nonce) holding a transaction that a proposal
+    /// left out because the state refused it once the member's earlier ones
+    /// were applied (an evaluation of its own contribution, of one not on
+    /// the ledger...). Such a transaction is never finalized; it leaves the
+    /// pools with the member's later ones, and its nonce is handed out
+    /// again.
+    fn refused_slots(&self) -> BTreeSet<(u32, u64)> {
+        let ledgers: Vec<_> = self
+            .up()
+            .into_iter()
+            .map(|index| self.running[index].as_ref().expect("up").ledger.clone())
+            .collect();
+        self.world
+            .load
+            .submitted
+            .iter()
+            .filter(|(_, slot)| {
+                slot.hashes
+                    .iter()
+                    .any(|hash| ledgers.iter().any(|l| lock(l).refusal(hash).is_some()))
+            })
+            .map(|(&key, _)| key)
+            .collect()
+    }
+
+    /// Whether the transactions of `member` with `nonce` may have left the
+    /// pools unfinalized, behind a refused one of a nonce at most `nonce`.
+    fn behind_a_refusal(refused: &BTreeSet<(u32, u64)>, member: u32, nonce: u64) -> bool {
+        refused
+            .range((member, 0)..=(member, nonce))
+            .next()
+            .is_some()
     }
 
     /// A member signs a transaction and submits it to its validator, if up;
@@ -1136,12 +1177,18 @@ fn same_seed_same_chain() {
 /// block, and sent to every validator of a federation, halted it.
 fn beyond_the_codec(round: u64) -> Vec<OperationJson> {
     let dc = format!("hostile-{round}");
-    let founders: Vec<stigmer_node::json::FounderJson> = (0..700u64)
+    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        (0..701u64)
+            .map(|n| hostile_key(2 << 32 | n).agent().to_string())
+            .collect()
+    });
+    let founders: Vec<stigmer_node::json::FounderJson> = (0..700usize)
         .map(|n| stigmer_node::json::FounderJson {
-            agent: format!("{n:064x}"),
+            agent: keys[n].clone(),
             reputation: Decimal(Fixed::from_int(1)),
             tokens: Decimal(Fixed::from_int(1)),
-            referrer: Some(format!("{:064x}", n + 1)),
+            referrer: Some(keys[n + 1].clone()),
         })
         .collect();
     vec![
@@ -1181,13 +1228,20 @@ fn beyond_the_codec(round: u64) -> Vec<OperationJson> {
 /// A canonical transaction as large as a DC's founding gets (about 60 KiB):
 /// a few dozen of them fill a block to the codec's limit.
 fn large_but_canonical(id: String) -> OperationJson {
-    let first = format!("{:064x}", 1);
-    let founders = (0..380u64)
-        .map(|n| stigmer_node::json::FounderJson {
-            agent: format!("{:064x}", n + 1),
+    static FOUNDERS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let keys = FOUNDERS.get_or_init(|| {
+        (0..380u64)
+            .map(|n| hostile_key(1 << 32 | n).agent().to_string())
+            .collect()
+    });
+    let founders = keys
+        .iter()
+        .enumerate()
+        .map(|(n, agent)| stigmer_node::json::FounderJson {
+            agent: agent.clone(),
             reputation: Decimal(Fixed::from_int(1)),
             tokens: Decimal(Fixed::from_int(1)),
-            referrer: (n > 0).then(|| first.clone()),
+            referrer: (n > 0).then(|| keys[0].clone()),
         })
         .collect();
     OperationJson::CreateDc {
@@ -1205,9 +1259,8 @@ fn large_but_canonical(id: String) -> OperationJson {
 /// path the API takes (JSON form, then `verified`), the transactions that
 /// once bricked nodes: each validator refuses each of them. It also sends
 /// every validator, at once, the same canonical transactions as large as
-/// they get, more than a block holds (they all found the same DC: the first
-/// does, the others are refused when executed, cheaply): proposals carry as
-/// many as fit and every peer decodes them. Meanwhile members' transactions
+/// they get, more than a block holds (each founds a DC of 380 founders):
+/// proposals carry as many as fit and every peer decodes them. Meanwhile members' transactions
 /// all finalize, and blocks keep coming at the pace of views that end
 /// without a timeout.
 #[test]
@@ -1220,7 +1273,7 @@ fn hostile_clients() {
             let mut n_hostile: u64 = 0;
             let mut large_bytes = 0;
             for _ in 0..80 {
-                let operation = large_but_canonical("large".to_string());
+                let operation = large_but_canonical(format!("large-{n_hostile}"));
                 let tx = hostile_key(n_hostile).sign(CHAIN, 0, operation.to_operation().unwrap());
                 n_hostile += 1;
                 let tx = tx.verified().expect("canonical");

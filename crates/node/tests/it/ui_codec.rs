@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use stigmer_ledger::Hash;
-use stigmer_ledger::block::Block;
+use stigmer_ledger::LedgerError;
+use stigmer_ledger::block::{Block, Header, tx_root};
 use stigmer_ledger::chain::Chain;
 use stigmer_ledger::tx::{Keypair, SignedTransaction, TX_SIGNING_DOMAIN, hex};
 use stigmer_node::json::{OperationJson, ParamsJson, TransactionJson, TypeJson};
@@ -435,17 +436,30 @@ fn fixture() -> Value {
         .propose(GENESIS_TIMESTAMP_MS + 123, Vec::new())
         .unwrap()
         .block;
-    let block_txs = samples
+    let block_txs: Vec<SignedTransaction> = samples
         .iter()
         .zip(&built)
         .filter(|(sample, _)| sample.in_block)
-        .map(|(_, built)| built.signed.clone().verified().unwrap())
+        .map(|(_, built)| built.signed.clone().verified().unwrap().into_inner())
         .collect();
-    let proposal = chain
-        .propose(GENESIS_TIMESTAMP_MS + 86_400_456, block_txs)
-        .unwrap();
-    assert!(proposal.refused.is_empty(), "{:?}", proposal.refused);
-    let full = proposal.block;
+    // Sealed with every sample, refused ones included, as any proposer
+    // could (one of this version would leave the refused ones out): the
+    // browser must read those blocks too.
+    let mut full = Block {
+        header: Header {
+            height: chain.height + 1,
+            parent: chain.tip,
+            timestamp_ms: GENESIS_TIMESTAMP_MS + 86_400_456,
+            tx_root: tx_root(&block_txs),
+            state_root: Hash::ZERO,
+        },
+        txs: block_txs,
+    };
+    full.header.state_root = match chain.clone().apply_block(&full) {
+        Err(LedgerError::StateRootMismatch { computed, .. }) => computed,
+        other => panic!("expected the state root to be computed, got {other:?}"),
+    };
+    chain.apply_block(&full).unwrap();
 
     let amounts: Vec<Value> = AMOUNTS
         .iter()

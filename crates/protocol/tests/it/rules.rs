@@ -573,3 +573,27 @@ fn same_operations_same_state() {
     assert_eq!(first, second);
     assert_eq!(format!("{first:?}"), format!("{second:?}"));
 }
+
+/// A DC's account exists once the DC does: tokens sent to the account of a
+/// DC nobody has founded would go to whoever founds it first.
+#[test]
+fn tokens_go_only_to_the_accounts_of_existing_dcs() {
+    let mut state = community(
+        RuleSet::Backfeed,
+        &[0, 1],
+        &[("ann", 10, 10), ("bo", 10, 10)],
+    );
+    let to_dc = |id: &str| Operation::Transfer {
+        dc: dc_id("coop"),
+        to: stigmer_protocol::AgentId::of_dc(&dc_id(id)),
+        amount: int(1),
+        asset: Asset::Tokens,
+    };
+    refused(
+        &mut state,
+        "ann",
+        to_dc("nowhere"),
+        ProtocolError::UnknownDc(dc_id("nowhere")),
+    );
+    state.apply(&agent("ann"), &to_dc("coop")).unwrap();
+}
