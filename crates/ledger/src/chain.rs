@@ -274,9 +274,9 @@ impl Chain {
         let mut in_block = BTreeMap::new();
         for tx in &txs {
             let signer = tx.signer();
-            if !in_block.contains_key(&signer) {
-                let counts = self.allowance_before(window, &signer);
-                in_block.insert(signer, counts);
+            if let std::collections::btree_map::Entry::Vacant(entry) = in_block.entry(signer) {
+                let counts = self.allowance_before(window, entry.key());
+                entry.insert(counts);
             }
         }
         self.enter_window(window);
