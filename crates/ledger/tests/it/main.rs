@@ -8,5 +8,7 @@
 
 mod chain;
 mod common;
+mod logs;
+mod roots;
 mod store;
 mod transactions;
