@@ -1498,7 +1498,8 @@ fn log_pages_walk_the_whole_log() {
             let mut cursor = None;
             for _ in 0..=expected.len() {
                 let (page, next) =
-                    super::pages::log_page(&chain, ledger.store(), &agent, cursor, limit).unwrap();
+                    super::pages::log_page(&chain, ledger.store(), &agent, cursor, limit)
+                        .unwrap_or_else(|_| panic!("cannot read a page of {agent}'s log"));
                 assert!(!page.is_empty());
                 // Longer than asked only to end on a whole operation.
                 if page.len() > limit {
