@@ -60,7 +60,9 @@ const ORIGINS: TableDefinition<u64, (u64, u32)> = TableDefinition::new("origins"
 /// (DC, n) -> the n-th block in which the DC's tokens were minted: its
 /// height, then the token supply and the tokens issued for work (not
 /// allocated on joining) minted up to it, cumulated.
-const SUPPLY: TableDefinition<(&str, u64), (u64, u128, u128)> = TableDefinition::new("supply");
+const SUPPLY: TableDefinition<(&str, u64), Cumulated> = TableDefinition::new("supply");
+/// A `SUPPLY` value: height, token supply and issued for work (raw amounts).
+type Cumulated = (u64, u128, u128);
 
 /// One entry of an agent's action log, as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -547,9 +549,9 @@ fn write_indexes(
 
 /// The last supply point of `dc`: its number and value.
 fn last_supply_point(
-    supply: &impl ReadableTable<(&'static str, u64), (u64, u128, u128)>,
+    supply: &impl ReadableTable<(&'static str, u64), Cumulated>,
     dc: &DcId,
-) -> Result<Option<(u64, (u64, u128, u128))>, LedgerError> {
+) -> Result<Option<(u64, Cumulated)>, LedgerError> {
     let mut points = supply
         .range((dc.as_str(), 0)..=(dc.as_str(), u64::MAX))
         .map_err(storage)?;
