@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use stigmer_protocol::limits::ALLOWANCE_WINDOW_MS;
-use stigmer_protocol::{AgentId, ProtocolError, Receipt, State};
+use stigmer_protocol::{AgentId, DcId, ProtocolError, Receipt, State};
 
 use crate::block::{tx_root, Block, Header, BLOCK_TXS_BYTES_MAX, BLOCK_TXS_MAX};
 use crate::commitment::StateTree;
@@ -20,11 +20,39 @@ use crate::tx::{SignedTransaction, VerifiedTransaction};
 use crate::{Hash, LedgerError};
 
 /// What applying a block did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
     pub outcomes: Vec<TxOutcome>,
     /// Leaves the block changed, with their new values, sorted by key.
     pub changed_leaves: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The agent of every account the receipts' log entries name, by DC and
+    /// member index: what a store needs to file each entry under its agent.
+    pub agents: BTreeMap<DcId, BTreeMap<u32, AgentId>>,
+}
+
+impl Applied {
+    /// The agent of account `member` of `dc`, if an entry names it.
+    pub fn agent(&self, dc: &DcId, member: u32) -> Option<&AgentId> {
+        self.agents.get(dc)?.get(&member)
+    }
+
+    /// Notes the agents of the accounts `receipt`'s entries name.
+    fn note_agents(&mut self, state: &State, receipt: &Receipt) {
+        let Some(dc) = state.dc(&receipt.dc) else {
+            return;
+        };
+        let agents = match self.agents.get_mut(&receipt.dc) {
+            Some(agents) => agents,
+            None => self.agents.entry(receipt.dc.clone()).or_default(),
+        };
+        for (member, _) in &receipt.log {
+            if let std::collections::btree_map::Entry::Vacant(vacant) = agents.entry(*member) {
+                if let Some(account) = dc.member_at(*member) {
+                    vacant.insert(account.agent.clone());
+                }
+            }
+        }
+    }
 }
 
 /// A block built by [`Chain::propose`], already applied.
@@ -65,9 +93,8 @@ pub struct Chain {
     pub tip_timestamp_ms: u64,
     /// Transactions in blocks 1..=height, refused ones included.
     pub n_transactions: u64,
-    /// Where each successful protocol operation came from, by its sequence
-    /// number: so that a log entry can name its transaction.
-    origins: Vec<Origin>,
+    /// The running hash of every account's log; the logs themselves, and
+    /// which transaction caused each operation, are in the store.
     log_hashes: LogHashes,
     tree: StateTree,
     /// Transactions each signer has in blocks of the current allowance
@@ -76,13 +103,6 @@ pub struct Chain {
     window_counts: BTreeMap<AgentId, u32>,
     /// The allowance window of the tip: its time over `ALLOWANCE_WINDOW_MS`.
     allowance_window: u64,
-}
-
-/// The transaction behind a protocol operation; height 0 is the genesis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Origin {
-    pub height: u64,
-    pub index: u32,
 }
 
 impl Chain {
@@ -96,7 +116,6 @@ impl Chain {
             tip: Hash::ZERO,
             tip_timestamp_ms: 0,
             n_transactions: 0,
-            origins: Vec::new(),
             log_hashes: LogHashes::default(),
             tree: StateTree::new(),
             window_counts: BTreeMap::new(),
@@ -155,22 +174,41 @@ impl Chain {
         timestamp_ms: u64,
         operations: &[(AgentId, stigmer_protocol::Operation)],
     ) -> Result<Chain, LedgerError> {
+        Chain::from_genesis_applied(chain_id, genesis_hash, timestamp_ms, operations)
+            .map(|(chain, _)| chain)
+    }
+
+    /// [`Chain::from_genesis`], with what the genesis did as if it were
+    /// block 0 (outcomes carry no transaction hash): for a store to keep
+    /// its log entries.
+    pub fn from_genesis_applied(
+        chain_id: &str,
+        genesis_hash: Hash,
+        timestamp_ms: u64,
+        operations: &[(AgentId, stigmer_protocol::Operation)],
+    ) -> Result<(Chain, Applied), LedgerError> {
         let mut chain = Chain::new(chain_id);
         let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        for (index, (agent, operation)) in (0u32..).zip(operations) {
+        let mut applied = Applied::default();
+        for (agent, operation) in operations {
             let receipt = chain.state.apply(agent, operation)?;
-            chain.origins.push(Origin { height: 0, index });
             for (key, value) in
                 leaves::changed_leaves(&chain.state, &receipt, &mut chain.log_hashes)
             {
                 changes.insert(key, value);
             }
+            applied.note_agents(&chain.state, &receipt);
+            applied.outcomes.push(TxOutcome {
+                hash: Hash::ZERO,
+                result: Ok(receipt),
+            });
         }
         let changes: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
         chain.tree.apply(&changes);
         chain.tip = genesis_hash;
         chain.tip_timestamp_ms = timestamp_ms;
-        Ok(chain)
+        applied.changed_leaves = changes;
+        Ok((chain, applied))
     }
 
     /// Applies a block read back from this node's own store: its signatures
@@ -207,9 +245,9 @@ impl Chain {
         self.tree.root()
     }
 
-    /// The transaction behind protocol operation `op`.
-    pub fn origin(&self, op: u64) -> Option<Origin> {
-        self.origins.get(usize::try_from(op).ok()?).copied()
+    /// How many entries the log of account `member` of `dc` has.
+    pub fn log_len(&self, dc: &DcId, member: u32) -> u64 {
+        self.log_hashes.get(dc, member).0
     }
 
     pub fn tree(&self) -> &StateTree {
@@ -286,6 +324,7 @@ impl Chain {
         let mut included: Vec<SignedTransaction> = Vec::new();
         let mut changes = BTreeMap::new();
         let mut outcomes = Vec::new();
+        let mut agents = Applied::default();
         for tx in txs {
             if included.len() >= BLOCK_TXS_MAX as usize {
                 break;
@@ -323,9 +362,8 @@ impl Chain {
                 continue;
             }
             room -= size;
-            let index = included.len() as u32;
             let tx = tx.into_inner();
-            self.record(height, index, &tx, result, &mut changes, &mut outcomes);
+            self.record(&tx, result, &mut changes, &mut outcomes, &mut agents);
             included.push(tx);
         }
         let changed_leaves: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
@@ -346,6 +384,7 @@ impl Chain {
             applied: Applied {
                 outcomes,
                 changed_leaves,
+                agents: agents.agents,
             },
             refused,
         })
@@ -359,23 +398,20 @@ impl Chain {
         }
     }
 
-    /// Records what one transaction of block `height` (at `index`) did:
-    /// its signer's nonce and allowance, and the leaves it changed.
+    /// Records what one transaction of a block did: its signer's nonce and
+    /// allowance, the leaves it changed, and the agents its log entries
+    /// name.
     fn record(
         &mut self,
-        height: u64,
-        index: u32,
         tx: &SignedTransaction,
         result: Result<Receipt, ProtocolError>,
         changes: &mut BTreeMap<Vec<u8>, Vec<u8>>,
         outcomes: &mut Vec<TxOutcome>,
+        agents: &mut Applied,
     ) {
         let signer = tx.signer();
         let count = self.window_counts.entry(signer.clone()).or_insert(0);
         *count = count.saturating_add(1);
-        if result.is_ok() {
-            self.origins.push(Origin { height, index });
-        }
         let nonce = tx.transaction.nonce + 1;
         changes.insert(leaves::nonce_key(&signer), leaves::nonce_value(nonce));
         self.nonces.insert(signer, nonce);
@@ -383,6 +419,7 @@ impl Chain {
             for (key, value) in leaves::changed_leaves(&self.state, receipt, &mut self.log_hashes) {
                 changes.insert(key, value);
             }
+            agents.note_agents(&self.state, receipt);
         }
         outcomes.push(TxOutcome {
             hash: tx.hash(),
@@ -495,23 +532,18 @@ impl Chain {
     fn execute(&mut self, block: &Block) -> Applied {
         let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut outcomes = Vec::with_capacity(block.txs.len());
+        let mut agents = Applied::default();
         self.enter_window(block.header.timestamp_ms / ALLOWANCE_WINDOW_MS);
-        for (index, tx) in (0u32..).zip(&block.txs) {
+        for tx in &block.txs {
             let result = self.state.apply(&tx.signer(), &tx.transaction.operation);
-            self.record(
-                block.header.height,
-                index,
-                tx,
-                result,
-                &mut changes,
-                &mut outcomes,
-            );
+            self.record(tx, result, &mut changes, &mut outcomes, &mut agents);
         }
         let changed_leaves: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
         self.tree.apply(&changed_leaves);
         Applied {
             outcomes,
             changed_leaves,
+            agents: agents.agents,
         }
     }
 
@@ -522,12 +554,12 @@ impl Chain {
         self.n_transactions += block.txs.len() as u64;
     }
 
-    /// Recomputes the state root from every leaf, for `verify`.
+    /// Recomputes the state root from every leaf, for `verify`. The logs'
+    /// hashes are the running ones (the state keeps no logs to hash again).
     pub fn recompute_root(&self) -> Hash {
-        let mut log_hashes = LogHashes::default();
         let mut tree = StateTree::new();
         let all: BTreeMap<Vec<u8>, Vec<u8>> =
-            leaves::all_leaves(&self.state, &self.nonces, &mut log_hashes)
+            leaves::all_leaves(&self.state, &self.nonces, &self.log_hashes)
                 .into_iter()
                 .collect();
         let all: Vec<(Vec<u8>, Vec<u8>)> = all.into_iter().collect();

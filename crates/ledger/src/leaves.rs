@@ -12,11 +12,11 @@
 
 use std::collections::BTreeMap;
 
-use stigmer_protocol::state::{Contribution, Dc, Event, Member, MemberStatus};
+use stigmer_protocol::state::{Contribution, Dc, Event, LogEntry, Member, MemberStatus};
 use stigmer_protocol::{AgentId, DcId, Receipt, State};
 
-use crate::codec::Encoder;
-use crate::Hash;
+use crate::codec::{Decoder, Encoder};
+use crate::{Hash, LedgerError};
 
 /// What kind of thing a leaf describes: the first byte of its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,33 +55,54 @@ fn key(kind: LeafKind, parts: &[&str]) -> Vec<u8> {
     key
 }
 
-/// Running hashes of every account's log, kept so that a block only hashes
-/// the entries it added.
+/// Running hashes of every account's log: all the ledger keeps in memory
+/// of the logs (the entries themselves go to the store). The protocol hands
+/// each operation's entries out in its receipt; they extend the chain of
+/// their account, so a block only hashes the entries it added.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogHashes {
-    /// (entries hashed, hash) per (DC, member index).
-    chains: BTreeMap<(DcId, u32), (u64, Hash)>,
+    /// (entries hashed, hash) per DC, by member index.
+    chains: BTreeMap<DcId, Vec<(u64, Hash)>>,
 }
 
 impl LogHashes {
-    /// Extends the chain of `member` with the entries it has not seen yet.
-    fn update(&mut self, dc: &DcId, index: u32, member: &Member) -> (u64, Hash) {
-        let entry = self
-            .chains
-            .entry((dc.clone(), index))
-            .or_insert((0, Hash::ZERO));
-        let (mut n_hashed, mut hash) = *entry;
-        for log_entry in member.log.iter().skip(n_hashed as usize) {
-            let mut encoder = Encoder::new();
-            encoder.raw(&hash.0);
-            encoder.u64(log_entry.op);
-            encode_event(&mut encoder, &log_entry.event);
-            hash = Hash::of(&encoder.finish());
-            n_hashed += 1;
+    /// Extends the chains of the accounts of `dc` with `entries`, in order.
+    pub fn extend(&mut self, dc: &DcId, entries: &[(u32, LogEntry)]) {
+        if entries.is_empty() {
+            return;
         }
-        *entry = (n_hashed, hash);
-        (n_hashed, hash)
+        let chains = match self.chains.get_mut(dc) {
+            Some(chains) => chains,
+            None => self.chains.entry(dc.clone()).or_default(),
+        };
+        for (index, log_entry) in entries {
+            let index = *index as usize;
+            if chains.len() <= index {
+                chains.resize(index + 1, (0, Hash::ZERO));
+            }
+            let (n_hashed, hash) = &mut chains[index];
+            *hash = chain_entry(*hash, log_entry);
+            *n_hashed += 1;
+        }
     }
+
+    /// (entries hashed, hash) of account `index` of `dc`.
+    pub fn get(&self, dc: &DcId, index: u32) -> (u64, Hash) {
+        self.chains
+            .get(dc)
+            .and_then(|chains| chains.get(index as usize))
+            .copied()
+            .unwrap_or((0, Hash::ZERO))
+    }
+}
+
+/// The hash chain of a log after `entry`, from `previous`.
+fn chain_entry(previous: Hash, entry: &LogEntry) -> Hash {
+    let mut encoder = Encoder::new();
+    encoder.raw(&previous.0);
+    encoder.u64(entry.op);
+    encode_event(&mut encoder, &entry.event);
+    Hash::of(&encoder.finish())
 }
 
 pub fn dc_value(dc: &Dc) -> Vec<u8> {
@@ -178,19 +199,21 @@ pub fn nonce_value(nonce: u64) -> Vec<u8> {
     nonce.to_le_bytes().to_vec()
 }
 
-/// The leaves an operation changed, with their new values.
+/// The leaves an operation changed, with their new values; extends the log
+/// hashes with the receipt's entries.
 pub fn changed_leaves(
     state: &State,
     receipt: &Receipt,
     log_hashes: &mut LogHashes,
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
+    log_hashes.extend(&receipt.dc, &receipt.log);
     let Some(dc) = state.dc(&receipt.dc) else {
         return Vec::new();
     };
     let mut leaves = vec![(dc_key(&dc.id), dc_value(dc))];
     for &index in &receipt.touched.members {
         if let Some(member) = dc.member_at(index) {
-            let log = log_hashes.update(&dc.id, index, member);
+            let log = log_hashes.get(&dc.id, index);
             leaves.push((
                 account_key(&dc.id, &member.agent),
                 account_value(member, log),
@@ -208,17 +231,18 @@ pub fn changed_leaves(
     leaves
 }
 
-/// Every leaf of a state, for rebuilding a commitment from scratch.
+/// Every leaf of a state, for rebuilding a commitment from scratch (the
+/// logs' hashes as `log_hashes` holds them: the state has no logs).
 pub fn all_leaves(
     state: &State,
     nonces: &BTreeMap<AgentId, u64>,
-    log_hashes: &mut LogHashes,
+    log_hashes: &LogHashes,
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut leaves = Vec::new();
     for dc in state.dcs() {
         leaves.push((dc_key(&dc.id), dc_value(dc)));
         for (index, member) in (0..).zip(dc.members()) {
-            let log = log_hashes.update(&dc.id, index, member);
+            let log = log_hashes.get(&dc.id, index);
             leaves.push((
                 account_key(&dc.id, &member.agent),
                 account_value(member, log),
@@ -237,7 +261,9 @@ pub fn all_leaves(
     leaves
 }
 
-fn encode_event(encoder: &mut Encoder, event: &Event) {
+/// The canonical encoding of an event: hashed into the log chains, and
+/// how the store keeps log entries.
+pub(crate) fn encode_event(encoder: &mut Encoder, event: &Event) {
     let option = |encoder: &mut Encoder, value: Option<u32>| match value {
         None => encoder.u8(0),
         Some(value) => {
@@ -349,4 +375,79 @@ fn encode_event(encoder: &mut Encoder, event: &Event) {
             encoder.u32(from);
         }
     }
+}
+
+/// Reads back an event [`encode_event`] wrote.
+pub(crate) fn decode_event(decoder: &mut Decoder<'_>) -> Result<Event, LedgerError> {
+    let option = |decoder: &mut Decoder<'_>| -> Result<Option<u32>, LedgerError> {
+        Ok(match decoder.u8("option")? {
+            0 => None,
+            _ => Some(decoder.u32("index")?),
+        })
+    };
+    let tag = decoder.u8("event")?;
+    Ok(match tag {
+        0 => Event::Joined {
+            reputation: decoder.fixed("reputation")?,
+            tokens: decoder.fixed("tokens")?,
+            referrer: option(decoder)?,
+            founder: decoder.bool("founder")?,
+        },
+        1 => Event::Rejoined,
+        2 => Event::Left,
+        3 => Event::Contributed {
+            contribution: decoder.u32("contribution")?,
+            fee: decoder.fixed("fee")?,
+        },
+        4 => Event::Evaluated {
+            contribution: decoder.u32("contribution")?,
+            evaluation: decoder.u32("evaluation")?,
+        },
+        5 => Event::EvaluatorReward {
+            contribution: decoder.u32("contribution")?,
+            evaluation: decoder.u32("evaluation")?,
+            tokens: decoder.fixed("tokens")?,
+        },
+        6 => Event::StakePaid {
+            contribution: decoder.u32("contribution")?,
+            evaluation: decoder.u32("evaluation")?,
+            reputation: decoder.fixed("reputation")?,
+        },
+        7 => Event::Redistribution {
+            contribution: decoder.u32("contribution")?,
+            evaluation: decoder.u32("evaluation")?,
+            reputation: decoder.fixed("reputation")?,
+        },
+        8 => Event::ContributionRewarded {
+            contribution: decoder.u32("contribution")?,
+            evaluation: decoder.u32("evaluation")?,
+            tokens: decoder.fixed("tokens")?,
+            reputation: decoder.fixed("reputation")?,
+        },
+        9 => Event::ReferralReward {
+            contribution: decoder.u32("contribution")?,
+            evaluation: decoder.u32("evaluation")?,
+            referred: decoder.u32("referred")?,
+            tokens: decoder.fixed("tokens")?,
+            reputation: decoder.fixed("reputation")?,
+        },
+        10 => Event::TokensSent {
+            to: decoder.u32("to")?,
+            tokens: decoder.fixed("tokens")?,
+        },
+        11 => Event::TokensReceived {
+            from: decoder.u32("from")?,
+            tokens: decoder.fixed("tokens")?,
+        },
+        12 => Event::ThanksGiven {
+            contribution: decoder.u32("contribution")?,
+        },
+        13 => Event::ThanksReceived {
+            contribution: decoder.u32("contribution")?,
+            from: decoder.u32("from")?,
+        },
+        other => {
+            return Err(LedgerError::Storage(format!("unknown event kind {other}")));
+        }
+    })
 }

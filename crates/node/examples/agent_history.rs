@@ -73,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 {
                     return Err(format!("a contribution was refused: {refused}").into());
                 }
-                store.commit_block(&block, &applied.outcomes, &applied.changed_leaves)?;
+                store.commit_block(&block, &applied)?;
                 made += take;
             }
             println!("{made} contributions in {} blocks", chain.height);

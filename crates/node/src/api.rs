@@ -1374,15 +1374,18 @@ pub enum TransactionOrigin {
     },
 }
 
-/// The transaction behind a protocol operation, if it came from a block:
-/// its place from the chain, its hash from the store's index (one lookup,
-/// no block decoded).
+/// The transaction behind a protocol operation of the finalized `chain`:
+/// its place and its hash from the store's indexes (two lookups, no block
+/// decoded).
 fn origin_view(
     chain: &Chain,
     store: &stigmer_ledger::store::Store,
     op: u64,
 ) -> Option<TransactionOrigin> {
-    match chain.origin(op) {
+    if op >= chain.state.n_ops() {
+        return None;
+    }
+    match store.origin(op).ok().flatten() {
         Some(origin) if origin.height > 0 => {
             let hash = store
                 .tx_hash(TxLocation {
@@ -1489,7 +1492,7 @@ async fn agent(
     let (memberships, memberships_next) =
         pages::memberships_page(state, &agent, None, pages::MEMBERSHIPS.default);
     let (log, log_next) =
-        pages::log_page(&chain, finalized.store(), &agent, None, pages::LOG.default);
+        pages::log_page(&chain, finalized.store(), &agent, None, pages::LOG.default)?;
     let next_nonce = chain.next_nonce(&agent);
     if memberships.is_empty() && log.is_empty() && next_nonce == 0 {
         return Err(not_found_error(format!("no agent {agent} on this ledger")));
@@ -1500,7 +1503,7 @@ async fn agent(
         n_memberships: state.n_memberships(&agent),
         memberships,
         memberships_next,
-        n_log_entries: pages::n_log_entries(state, &agent),
+        n_log_entries: pages::n_log_entries(&chain, &agent),
         log,
         log_next,
     }))
@@ -1721,48 +1724,21 @@ async fn dc_history(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<DcHistory> {
     let id = parse_dc(&id)?;
-    // Tokens created in each block: all of them, and those issued for work.
-    let mut by_height: BTreeMap<u64, (Fixed, Fixed)> = BTreeMap::new();
-    {
+    // The supply after each block that minted tokens, cumulated as blocks
+    // were stored: at most `HISTORY_POINTS_MAX` reads (the newest point of
+    // each stretch of blocks), whatever the history.
+    let supply = {
         let chain = finalized.read();
-        let dc = find_dc(&chain, &id)?;
-        for member in dc.members() {
-            for entry in &member.log {
-                let minted = entry.event.tokens_minted();
-                if minted == Fixed::ZERO {
-                    continue;
-                }
-                let for_work = if matches!(entry.event, Event::Joined { .. }) {
-                    Fixed::ZERO
-                } else {
-                    minted
-                };
-                let height = chain.origin(entry.op).map_or(0, |origin| origin.height);
-                let sums = by_height
-                    .entry(height)
-                    .or_insert((Fixed::ZERO, Fixed::ZERO));
-                sums.0 = sums.0.checked_add(minted).unwrap_or(sums.0);
-                sums.1 = sums.1.checked_add(for_work).unwrap_or(sums.1);
-            }
-        }
-    }
-    // Cumulate, then keep the newest point of each stretch, so that the
-    // answer (and the headers read for its times) stays bounded.
-    let (mut supply, mut issued) = (Fixed::ZERO, Fixed::ZERO);
-    let cumulated: Vec<(u64, Fixed, Fixed)> = by_height
-        .into_iter()
-        .map(|(height, (minted, for_work))| {
-            supply = supply.checked_add(minted).unwrap_or(supply);
-            issued = issued.checked_add(for_work).unwrap_or(issued);
-            (height, supply, issued)
-        })
-        .collect();
-    let stretch = cumulated.len().div_ceil(HISTORY_POINTS_MAX).max(1);
-    let mut points = Vec::with_capacity(cumulated.len().min(HISTORY_POINTS_MAX));
-    for chunk in cumulated.chunks(stretch) {
-        let Some(&(height, supply, issued)) = chunk.last() else {
-            continue;
-        };
+        find_dc(&chain, &id)?;
+        finalized
+            .store()
+            .supply_history(&id, HISTORY_POINTS_MAX)
+            .map_err(storage_error)?
+    };
+    let mut points = Vec::with_capacity(supply.len());
+    for point in supply {
+        let height = point.height;
+        let (supply, issued) = (point.token_supply, point.issued_for_work);
         let timestamp_ms = if height == 0 {
             Some(finalized.genesis().timestamp_ms)
         } else {

@@ -73,4 +73,12 @@ impl Genesis {
         Chain::from_genesis(&self.chain_id, self.hash(), self.timestamp_ms, &operations)
             .map_err(|e| NodeError::Genesis(e.to_string()))
     }
+
+    /// The chain at height 0, and what the genesis did (its log entries,
+    /// for the store).
+    pub fn chain_applied(&self) -> Result<(Chain, stigmer_ledger::chain::Applied), NodeError> {
+        let operations = self.operations()?;
+        Chain::from_genesis_applied(&self.chain_id, self.hash(), self.timestamp_ms, &operations)
+            .map_err(|e| NodeError::Genesis(e.to_string()))
+    }
 }

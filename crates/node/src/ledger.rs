@@ -22,8 +22,9 @@
 //! waits at most for the pages being read at that moment. Proposing and
 //! verifying take only read guards (to rebuild the head), so readers never
 //! delay them. A snapshot (an `Arc` of the finalized chain swapped per block)
-//! was the alternative; it would clone the whole state, action logs included,
-//! at every block, which grows with history.
+//! was the alternative; it would clone the whole state at every block. What
+//! grows with history (action logs, origins, supply over time) is in the
+//! store, not the chain, written with each block under the write guard.
 //!
 //! Lock order: the mutex, then the finalized chain. Code holding a guard
 //! of the finalized chain never takes the mutex.
@@ -154,14 +155,26 @@ impl NodeLedger {
     /// Opens the ledger in `dir`, replaying every stored block.
     pub fn open(dir: &Path, genesis: Genesis) -> Result<NodeLedger, NodeError> {
         let store = Store::open(dir, &genesis.chain_id)?;
-        let mut chain = genesis.chain()?;
+        let (mut chain, genesis_applied) = genesis.chain_applied()?;
         let genesis_state_root = chain.state_root();
+        // Log entries, origins and supply points of blocks stored without
+        // them (the genesis of a new store, a store of an older version)
+        // are written as the blocks are replayed.
+        let indexed = store.indexed_height()?;
+        if indexed.is_none() {
+            store.index_block(0, &genesis_applied)?;
+        }
+        drop(genesis_applied);
+        let indexed = indexed.unwrap_or(0);
         let applied = store.applied_height()?;
         for height in 1..=applied {
             let block = store
                 .block(height)?
                 .ok_or_else(|| LedgerError::Storage(format!("block {height} is missing")))?;
-            chain.replay_block(&block)?;
+            let replayed = chain.replay_block(&block)?;
+            if height > indexed {
+                store.index_block(height, &replayed)?;
+            }
         }
         let (height_sender, _) = watch::channel(chain.height);
         Ok(NodeLedger {
@@ -452,12 +465,9 @@ impl NodeLedger {
             } else {
                 finalized.apply_block(block)?
             };
-            self.finalized.store.commit_finalized_block(
-                block,
-                &applied.outcomes,
-                &applied.changed_leaves,
-                finality,
-            )?;
+            self.finalized
+                .store
+                .commit_finalized_block(block, &applied, finality)?;
             finalized.height
         };
         if known {

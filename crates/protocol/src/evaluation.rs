@@ -31,6 +31,7 @@ pub(crate) fn evaluate(
     contribution: &ContributionId,
     value: Fixed,
     mode: crate::transition::Mode,
+    log: &mut crate::op::Log,
 ) -> Result<Touched, ProtocolError> {
     let contribution = contribution_index(dc, contribution)?;
     let plan = plan(dc, op, evaluator, contribution, value)?;
@@ -39,7 +40,7 @@ pub(crate) fn evaluate(
     }
     // Every change to a member comes with an event.
     let touched = Touched::members(plan.events.iter().map(|&(member, _)| member));
-    plan.commit(dc);
+    plan.commit(dc, log);
     Ok(touched.with_contribution(contribution))
 }
 
@@ -172,7 +173,7 @@ impl Plan {
         Ok(())
     }
 
-    fn commit(self, dc: &mut Dc) {
+    fn commit(self, dc: &mut Dc, log: &mut crate::op::Log) {
         let record = &mut dc.contributions[self.contribution as usize];
         if let Some(previous) = record.current.insert(self.evaluator, self.evaluation) {
             record.evaluations[previous as usize].superseded = true;
@@ -195,9 +196,7 @@ impl Plan {
             dc.members[member as usize].tokens = tokens;
         }
         for (member, event) in self.events {
-            dc.members[member as usize]
-                .log
-                .push(LogEntry { op: self.op, event });
+            log.push((member, LogEntry { op: self.op, event }));
         }
         dc.total_reputation = self.total_reputation;
         dc.token_supply = self.token_supply;

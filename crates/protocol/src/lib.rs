@@ -38,7 +38,8 @@
 //! - Per DC, tokens held plus the treasury equal the tokens ever minted:
 //!   allocations at genesis or on joining, evaluator rewards and issuance.
 //! - `total_reputation` is the exact sum of active members' reputation.
-//! - Every change to an account is in its log with the operation that caused
+//! - Every change to an account is a log entry, handed out in the receipt of
+//!   the operation that caused
 //!   it; evaluations keep the figures they were weighed with.
 //!
 //! # Deviations from the reference implementation
@@ -99,4 +100,4 @@ pub use fixed::Fixed;
 pub use ids::{AgentId, ContributionId, DcId, TypeName};
 pub use op::{Asset, CreateDc, Founder, Operation, Receipt, Touched};
 pub use params::{ContributionType, DcParams, RuleSet};
-pub use state::{Contribution, Dc, Evaluation, Event, LogEntry, Member, MemberStatus, State};
+pub use state::{Contribution, Dc, Evaluation, Event, LogEntry, Logs, Member, MemberStatus, State};

@@ -80,7 +80,14 @@ pub struct Receipt {
     /// What changed in it, so that a ledger can update its commitment to
     /// the state without looking at the rest.
     pub touched: Touched,
+    /// The entries the operation added to action logs, in the order they
+    /// were made: (account in `dc`, entry). The state keeps no logs; whoever
+    /// wants them (a ledger's store, a scenario's report) keeps these.
+    pub log: Vec<(crate::state::MemberIdx, crate::state::LogEntry)>,
 }
+
+/// Entries of action logs as an operation makes them: (account, entry).
+pub(crate) type Log = Vec<(crate::state::MemberIdx, crate::state::LogEntry)>;
 
 /// Members and contributions an operation changed, each listed once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The state every node derives from the ledger: DCs, their members,
-//! contributions, evaluations (current and superseded) and each member's
-//! action log.
+//! contributions, evaluations (current and superseded). Action logs are not
+//! kept here: each operation hands the entries it made to its caller, in
+//! its [`crate::Receipt`].
 //!
 //! Inside a DC, members and contributions live in append-only vectors and are
 //! addressed by `u32` indices: nothing is ever removed (a member who leaves is
@@ -74,8 +75,6 @@ pub struct Member {
     pub tokens: Fixed,
     pub referrer: Option<MemberIdx>,
     pub joined_op: u64,
-    /// Everything that touched this account, oldest first.
-    pub log: Vec<LogEntry>,
 }
 
 impl Member {
@@ -336,18 +335,6 @@ impl State {
             .saturating_add(extra)
             .min(u64::from(TXS_PER_HOUR_MAX)) as u32
     }
-
-    /// The agent's public action log across all DCs, oldest first.
-    pub fn action_log(&self, agent: &AgentId) -> Vec<(&Dc, &LogEntry)> {
-        let mut log: Vec<(&Dc, &LogEntry)> = self
-            .memberships(agent)
-            .filter_map(|dc| Some((dc, dc.member(agent)?)))
-            .flat_map(|(dc, member)| member.log.iter().map(move |entry| (dc, entry)))
-            .collect();
-        // Stable: entries of one operation keep their order within a DC.
-        log.sort_by_key(|(_, entry)| entry.op);
-        log
-    }
 }
 
 impl Dc {
@@ -399,7 +386,8 @@ pub struct Change {
 
 impl Event {
     /// The change this event made to its account's reputation and tokens.
-    /// Replaying a member's log from zero yields its balances.
+    /// Replaying a member's log (the entries of its receipts) from zero
+    /// yields its balances.
     pub fn change(&self) -> Change {
         let none = Fixed::ZERO;
         let (reputation_gained, reputation_lost, tokens_gained, tokens_lost) = match *self {
@@ -441,5 +429,56 @@ impl Event {
             | Event::ReferralReward { tokens, .. } => tokens,
             _ => Fixed::ZERO,
         }
+    }
+}
+
+/// Action logs kept in memory, built from receipts: for tests, scenarios and
+/// small tools. The state keeps no logs (they grow with history); a ledger
+/// keeps them in its store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Logs {
+    accounts: BTreeMap<(DcId, MemberIdx), Vec<LogEntry>>,
+}
+
+impl Logs {
+    /// Appends the entries of one operation, in the order it made them.
+    pub fn record(&mut self, receipt: &crate::Receipt) {
+        for (member, entry) in &receipt.log {
+            self.accounts
+                .entry((receipt.dc.clone(), *member))
+                .or_default()
+                .push(*entry);
+        }
+    }
+
+    /// The log of account `member` of `dc`, oldest first.
+    pub fn of(&self, dc: &DcId, member: MemberIdx) -> &[LogEntry] {
+        self.accounts
+            .get(&(dc.clone(), member))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The log of `agent`'s account in `dc`, oldest first.
+    pub fn of_agent(&self, state: &State, dc: &DcId, agent: &AgentId) -> &[LogEntry] {
+        state
+            .dc(dc)
+            .and_then(|dc_state| dc_state.member_index(agent))
+            .map_or(&[], |member| self.of(dc, member))
+    }
+
+    /// The agent's action log across all DCs, oldest first.
+    pub fn action_log<'s>(
+        &'s self,
+        state: &'s State,
+        agent: &AgentId,
+    ) -> Vec<(&'s Dc, &'s LogEntry)> {
+        let mut log: Vec<(&Dc, &LogEntry)> = state
+            .memberships(agent)
+            .filter_map(|dc| Some((dc, dc.member_index(agent)?)))
+            .flat_map(|(dc, member)| self.of(&dc.id, member).iter().map(move |entry| (dc, entry)))
+            .collect();
+        // Stable: entries of one operation keep their order within a DC.
+        log.sort_by_key(|(_, entry)| entry.op);
+        log
     }
 }

@@ -12,7 +12,7 @@ use crate::limits::{
     CONTRIBUTIONS_MAX, CONTRIBUTION_TYPES_MAX, DC_NAME_BYTES_MAX, FOUNDERS_MAX, MEMBERS_MAX,
     TITLE_BYTES_MAX, TOKEN_SYMBOL_BYTES_MAX,
 };
-use crate::op::{Asset, CreateDc, Operation, Receipt, Touched};
+use crate::op::{Asset, CreateDc, Log, Operation, Receipt, Touched};
 use crate::params::check_amount;
 use crate::state::{Contribution, Dc, Event, LogEntry, Member, MemberIdx, MemberStatus, Thanks};
 use crate::{AgentId, ContributionId, DcId, Fixed, ProtocolError, State, TypeName};
@@ -63,10 +63,12 @@ impl State {
         mode: Mode,
     ) -> Result<Receipt, ProtocolError> {
         let op = self.n_ops;
+        let mut log = Log::new();
         let (dc, touched) = match operation {
-            Operation::CreateDc(create) => {
-                (create.id.clone(), self.create_dc(op, signer, create, mode)?)
-            }
+            Operation::CreateDc(create) => (
+                create.id.clone(),
+                self.create_dc(op, signer, create, mode, &mut log)?,
+            ),
             Operation::AsDc { dc, operation } => {
                 let steward = &self.dc_ref(dc)?.steward;
                 if steward != signer {
@@ -80,14 +82,19 @@ impl State {
                         return Err(ProtocolError::DcJoiningItself);
                     }
                 }
-                self.apply_member_operation(op, &AgentId::of_dc(dc), operation, mode)?
+                self.apply_member_operation(op, &AgentId::of_dc(dc), operation, mode, &mut log)?
             }
-            _ => self.apply_member_operation(op, signer, operation, mode)?,
+            _ => self.apply_member_operation(op, signer, operation, mode, &mut log)?,
         };
         if !mode.only_checks() {
             self.n_ops += 1;
         }
-        Ok(Receipt { op, dc, touched })
+        Ok(Receipt {
+            op,
+            dc,
+            touched,
+            log,
+        })
     }
 
     /// Opens an account with an explicit allocation, outside of any signed
@@ -138,12 +145,12 @@ impl State {
             tokens,
             referrer,
         );
-        self.member_mut(dc, index).log.push(LogEntry { op, event });
         self.n_ops += 1;
         Ok(Receipt {
             op,
             dc: dc.clone(),
             touched: Touched::members([index]),
+            log: vec![(index, LogEntry { op, event })],
         })
     }
 
@@ -155,16 +162,19 @@ impl State {
         agent: &AgentId,
         operation: &Operation,
         mode: Mode,
+        log: &mut Log,
     ) -> Result<(DcId, Touched), ProtocolError> {
         let touched = match operation {
-            Operation::Join { dc, referrer } => self.join(op, agent, dc, referrer.as_ref(), mode),
-            Operation::Leave { dc } => self.leave(op, agent, dc, mode),
+            Operation::Join { dc, referrer } => {
+                self.join(op, agent, dc, referrer.as_ref(), mode, log)
+            }
+            Operation::Leave { dc } => self.leave(op, agent, dc, mode, log),
             Operation::Contribute {
                 dc,
                 id,
                 kind,
                 title,
-            } => self.contribute(op, agent, dc, id, kind, title, mode),
+            } => self.contribute(op, agent, dc, id, kind, title, mode, log),
             Operation::Evaluate {
                 dc,
                 contribution,
@@ -172,15 +182,25 @@ impl State {
             } => {
                 let dc_state = self.dc_mut(dc)?;
                 let evaluator = active_member(dc_state, agent)?;
-                crate::evaluation::evaluate(dc_state, op, evaluator, contribution, *value, mode)
+                crate::evaluation::evaluate(
+                    dc_state,
+                    op,
+                    evaluator,
+                    contribution,
+                    *value,
+                    mode,
+                    log,
+                )
             }
-            Operation::Thank { dc, contribution } => self.thank(op, agent, dc, contribution, mode),
+            Operation::Thank { dc, contribution } => {
+                self.thank(op, agent, dc, contribution, mode, log)
+            }
             Operation::Transfer {
                 dc,
                 to,
                 amount,
                 asset,
-            } => self.transfer(op, agent, dc, to, *amount, *asset, mode),
+            } => self.transfer(op, agent, dc, to, *amount, *asset, mode, log),
             Operation::CreateDc(_) | Operation::AsDc { .. } => Err(ProtocolError::NotAllowedForDc),
         }?;
         let dc = match operation {
@@ -202,6 +222,7 @@ impl State {
         signer: &AgentId,
         create: &CreateDc,
         mode: Mode,
+        log: &mut Log,
     ) -> Result<Touched, ProtocolError> {
         if self.dcs.contains_key(&create.id) {
             return Err(ProtocolError::DcExists(create.id.clone()));
@@ -242,7 +263,8 @@ impl State {
             contribution_index: BTreeMap::new(),
         };
         // Founders are admitted into the new DC before it is inserted, so a
-        // bad founder leaves no DC behind.
+        // bad founder leaves no DC behind (and no entry in `log`).
+        let mut founded = Log::new();
         for founder in &create.founders {
             check_amount("founder reputation", founder.reputation)?;
             check_amount("founder tokens", founder.tokens)?;
@@ -267,19 +289,23 @@ impl State {
                 founder.tokens,
                 referrer,
             );
-            dc.members[index as usize].log.push(LogEntry {
-                op,
-                event: Event::Joined {
-                    reputation: founder.reputation,
-                    tokens: founder.tokens,
-                    referrer,
-                    founder: true,
+            founded.push((
+                index,
+                LogEntry {
+                    op,
+                    event: Event::Joined {
+                        reputation: founder.reputation,
+                        tokens: founder.tokens,
+                        referrer,
+                        founder: true,
+                    },
                 },
-            });
+            ));
         }
         if mode.only_checks() {
             return checked();
         }
+        log.append(&mut founded);
         let n_founders = dc.members.len() as u32;
         for founder in &create.founders {
             self.agents
@@ -298,6 +324,7 @@ impl State {
         dc: &DcId,
         referrer: Option<&AgentId>,
         mode: Mode,
+        log: &mut Log,
     ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_ref(dc)?;
         if let Some(index) = dc_state.member_index(agent) {
@@ -323,10 +350,13 @@ impl State {
                     dc_state.total_reputation = total;
                     let member = &mut dc_state.members[index as usize];
                     member.status = MemberStatus::Active;
-                    member.log.push(LogEntry {
-                        op,
-                        event: Event::Rejoined,
-                    });
+                    log.push((
+                        index,
+                        LogEntry {
+                            op,
+                            event: Event::Rejoined,
+                        },
+                    ));
                     return Ok(Touched::members([index]));
                 }
                 MemberStatus::Holder => {}
@@ -381,7 +411,7 @@ impl State {
         member.tokens = balance;
         member.referrer = referrer;
         member.joined_op = op;
-        member.log.push(LogEntry { op, event });
+        log.push((index, LogEntry { op, event }));
         Ok(Touched::members([index]))
     }
 
@@ -391,6 +421,7 @@ impl State {
         agent: &AgentId,
         dc: &DcId,
         mode: Mode,
+        log: &mut Log,
     ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let index = active_member(dc_state, agent)?;
@@ -399,10 +430,13 @@ impl State {
         }
         let member = &mut dc_state.members[index as usize];
         member.status = MemberStatus::Left;
-        member.log.push(LogEntry {
-            op,
-            event: Event::Left,
-        });
+        log.push((
+            index,
+            LogEntry {
+                op,
+                event: Event::Left,
+            },
+        ));
         let reputation = member.reputation;
         // The member's reputation was part of the total.
         dc_state.total_reputation = dc_state.total_reputation.saturating_sub(reputation);
@@ -419,6 +453,7 @@ impl State {
         kind: &TypeName,
         title: &str,
         mode: Mode,
+        log: &mut Log,
     ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let contributor = active_member(dc_state, agent)?;
@@ -486,13 +521,16 @@ impl State {
         dc_state.contribution_index.insert(id.clone(), index);
         let member = &mut dc_state.members[contributor as usize];
         member.tokens = balance;
-        member.log.push(LogEntry {
-            op,
-            event: Event::Contributed {
-                contribution: index,
-                fee,
+        log.push((
+            contributor,
+            LogEntry {
+                op,
+                event: Event::Contributed {
+                    contribution: index,
+                    fee,
+                },
             },
-        });
+        ));
         Ok(Touched::members([contributor]).with_contribution(index))
     }
 
@@ -503,6 +541,7 @@ impl State {
         dc: &DcId,
         contribution: &ContributionId,
         mode: Mode,
+        log: &mut Log,
     ) -> Result<Touched, ProtocolError> {
         let dc_state = self.dc_mut(dc)?;
         let from = active_member(dc_state, agent)?;
@@ -516,19 +555,25 @@ impl State {
         }
         let contributor = record.contributor;
         record.thanks.push(Thanks { from, op });
-        dc_state.members[from as usize].log.push(LogEntry {
-            op,
-            event: Event::ThanksGiven {
-                contribution: index,
+        log.push((
+            from,
+            LogEntry {
+                op,
+                event: Event::ThanksGiven {
+                    contribution: index,
+                },
             },
-        });
-        dc_state.members[contributor as usize].log.push(LogEntry {
-            op,
-            event: Event::ThanksReceived {
-                contribution: index,
-                from,
+        ));
+        log.push((
+            contributor,
+            LogEntry {
+                op,
+                event: Event::ThanksReceived {
+                    contribution: index,
+                    from,
+                },
             },
-        });
+        ));
         Ok(Touched::members([from, contributor]).with_contribution(index))
     }
 
@@ -542,6 +587,7 @@ impl State {
         amount: Fixed,
         asset: Asset,
         mode: Mode,
+        log: &mut Log,
     ) -> Result<Touched, ProtocolError> {
         if asset == Asset::Reputation {
             return Err(ProtocolError::ReputationNotTransferable);
@@ -605,22 +651,27 @@ impl State {
         let dc_state = self.dc_mut(dc)?;
         let sender = &mut dc_state.members[from as usize];
         sender.tokens = sender_balance;
-        sender.log.push(LogEntry {
-            op,
-            event: Event::TokensSent {
-                to: receiver,
-                tokens: amount,
+        dc_state.members[receiver as usize].tokens = receiver_balance;
+        log.push((
+            from,
+            LogEntry {
+                op,
+                event: Event::TokensSent {
+                    to: receiver,
+                    tokens: amount,
+                },
             },
-        });
-        let receiving = &mut dc_state.members[receiver as usize];
-        receiving.tokens = receiver_balance;
-        receiving.log.push(LogEntry {
-            op,
-            event: Event::TokensReceived {
-                from,
-                tokens: amount,
+        ));
+        log.push((
+            receiver,
+            LogEntry {
+                op,
+                event: Event::TokensReceived {
+                    from,
+                    tokens: amount,
+                },
             },
-        });
+        ));
         Ok(Touched::members([from, receiver]))
     }
 
@@ -686,7 +737,6 @@ fn push_member(
         tokens,
         referrer,
         joined_op: op,
-        log: Vec::new(),
     });
     dc.member_index.insert(agent.clone(), index);
     index

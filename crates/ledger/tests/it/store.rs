@@ -15,13 +15,9 @@ fn committed_blocks_survive_reopening_and_are_written_once() {
     {
         let store = Store::open(&dir, CHAIN).unwrap();
         assert_eq!(store.applied_height().unwrap(), 0);
-        assert!(store
-            .commit_block(&block, &applied.outcomes, &applied.changed_leaves)
-            .unwrap());
+        assert!(store.commit_block(&block, &applied).unwrap());
         // A replay after a crash writes nothing the second time.
-        assert!(!store
-            .commit_block(&block, &applied.outcomes, &applied.changed_leaves)
-            .unwrap());
+        assert!(!store.commit_block(&block, &applied).unwrap());
     }
     let store = Store::open(&dir, CHAIN).unwrap();
     assert_eq!(store.applied_height().unwrap(), 1);
@@ -82,9 +78,7 @@ fn a_block_finalized_before_the_limits_held_stays_readable() {
     assert_eq!(Block::decode_stored(&block.encode()).unwrap(), block);
     {
         let store = Store::open(&dir, CHAIN).unwrap();
-        store
-            .commit_block(&block, &applied.outcomes, &applied.changed_leaves)
-            .unwrap();
+        store.commit_block(&block, &applied).unwrap();
     }
     let store = Store::open(&dir, CHAIN).unwrap();
     let stored = store.block(1).unwrap().unwrap();

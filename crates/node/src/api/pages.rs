@@ -10,14 +10,12 @@
 //! before (contributions and action logs, newest first), or the last DC id
 //! of the page; so a page stays right while the chain grows.
 
-use std::collections::BinaryHeap;
-
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use stigmer_ledger::chain::Chain;
 use stigmer_ledger::store::Store;
-use stigmer_protocol::state::{Contribution, Dc, LogEntry, State as ProtocolState};
+use stigmer_protocol::state::{Contribution, Dc, State as ProtocolState};
 use stigmer_protocol::{AgentId, DcId};
 use utoipa::{IntoParams, ToSchema};
 
@@ -232,13 +230,15 @@ pub fn memberships_page(
     (page, next)
 }
 
-/// How many entries `agent`'s action log has, over all its accounts.
-pub fn n_log_entries(state: &ProtocolState, agent: &AgentId) -> usize {
-    state
+/// How many entries `agent`'s action log has, over all its accounts (the
+/// chain counts them as it hashes them).
+pub fn n_log_entries(chain: &Chain, agent: &AgentId) -> usize {
+    chain
+        .state
         .memberships(agent)
-        .filter_map(|dc| dc.member(agent))
-        .map(|member| member.log.len())
-        .sum()
+        .filter_map(|dc| Some(chain.log_len(&dc.id, dc.member_index(agent)?)))
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .fold(0, usize::saturating_add)
 }
 
 /// `agent`'s action log, newest first, from the entries of operations
@@ -246,53 +246,26 @@ pub fn n_log_entries(state: &ProtocolState, agent: &AgentId) -> usize {
 /// on a whole operation (its entries are never split between pages), so
 /// that the cursor, the last operation's number, loses nothing.
 ///
-/// Each account's log is in operation order, so this merges their tails:
-/// the work is the page's size (times log of the number of accounts), not
-/// the history's.
+/// Logs are in the store, filed by agent and operation: a page is one range
+/// read, whose work is the page's size, not the history's.
 pub fn log_page(
     chain: &Chain,
     store: &Store,
     agent: &AgentId,
     before: Option<u64>,
     limit: usize,
-) -> (Vec<LogEntryView>, Option<String>) {
-    let accounts: Vec<(&Dc, &[LogEntry])> = chain
-        .state
-        .memberships(agent)
-        .filter_map(|dc| {
-            let log = dc.member(agent)?.log.as_slice();
-            let end = before.map_or(log.len(), |b| log.partition_point(|e| e.op < b));
-            Some((dc, &log[..end]))
-        })
-        .collect();
-    // The newest remaining entry of each account: (op, account, position).
-    // Among entries of one operation, the later account and entry come first
-    // (the reverse of the oldest-first order).
-    let mut heads: BinaryHeap<(u64, usize, usize)> = accounts
-        .iter()
-        .enumerate()
-        .filter_map(|(account, (_, log))| Some((log.last()?.op, account, log.len() - 1)))
-        .collect();
-    let mut page: Vec<LogEntryView> = Vec::with_capacity(limit.min(LOG.max));
-    let mut last_op = None;
-    while let Some(&(op, account, position)) = heads.peek() {
-        if page.len() >= limit && last_op != Some(op) {
-            break;
-        }
-        heads.pop();
-        let (dc, log) = accounts[account];
-        page.push(log_entry_view(chain, store, dc, &log[position]));
-        last_op = Some(op);
-        if let Some(previous) = position.checked_sub(1) {
-            heads.push((log[previous].op, account, previous));
-        }
+) -> Result<(Vec<LogEntryView>, Option<String>), ApiError> {
+    let (entries, next) = store
+        .log_page(agent, before, limit)
+        .map_err(super::storage_error)?;
+    let mut page = Vec::with_capacity(entries.len());
+    for stored in &entries {
+        let dc = chain.state.dc(&stored.dc).ok_or_else(|| {
+            super::storage_error(format!("the log names {}, which does not exist", stored.dc))
+        })?;
+        page.push(log_entry_view(chain, store, dc, &stored.entry));
     }
-    let next = if heads.is_empty() {
-        None
-    } else {
-        last_op.map(|op| op.to_string())
-    };
-    (page, next)
+    Ok((page, next.map(|op| op.to_string())))
 }
 
 /// A page of a DC's accounts.
@@ -490,7 +463,7 @@ pub(super) async fn agent_log(
     if chain.state.n_memberships(&agent) == 0 {
         return Err(not_found_error(format!("{agent} holds no account")));
     }
-    let (log, next) = log_page(&chain, finalized.store(), &agent, before, limit);
+    let (log, next) = log_page(&chain, finalized.store(), &agent, before, limit)?;
     Ok(Json(LogPage {
         agent: agent.to_string(),
         log,

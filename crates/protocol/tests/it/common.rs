@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use stigmer_protocol::{
     AgentId, ContributionId, ContributionType, CreateDc, DcId, DcParams, Fixed, Founder, Operation,
-    ProtocolError, RuleSet, State, TypeName,
+    ProtocolError, Receipt, RuleSet, State, TypeName,
 };
 
 pub fn agent(name: &str) -> AgentId {
@@ -90,31 +90,37 @@ pub fn community_with(create: CreateDc) -> State {
     state
 }
 
-pub fn contribute(state: &mut State, who: &str, id: &str, kind: &str) -> Result<(), ProtocolError> {
-    state
-        .apply(
-            &agent(who),
-            &Operation::Contribute {
-                dc: dc_id("coop"),
-                id: ContributionId::new(id).unwrap(),
-                kind: TypeName::new(kind).unwrap(),
-                title: format!("{id} by {who}"),
-            },
-        )
-        .map(|_| ())
+pub fn contribute(
+    state: &mut State,
+    who: &str,
+    id: &str,
+    kind: &str,
+) -> Result<Receipt, ProtocolError> {
+    state.apply(
+        &agent(who),
+        &Operation::Contribute {
+            dc: dc_id("coop"),
+            id: ContributionId::new(id).unwrap(),
+            kind: TypeName::new(kind).unwrap(),
+            title: format!("{id} by {who}"),
+        },
+    )
 }
 
-pub fn evaluate(state: &mut State, who: &str, id: &str, value: u64) -> Result<(), ProtocolError> {
-    state
-        .apply(
-            &agent(who),
-            &Operation::Evaluate {
-                dc: dc_id("coop"),
-                contribution: ContributionId::new(id).unwrap(),
-                value: int(value),
-            },
-        )
-        .map(|_| ())
+pub fn evaluate(
+    state: &mut State,
+    who: &str,
+    id: &str,
+    value: u64,
+) -> Result<Receipt, ProtocolError> {
+    state.apply(
+        &agent(who),
+        &Operation::Evaluate {
+            dc: dc_id("coop"),
+            contribution: ContributionId::new(id).unwrap(),
+            value: int(value),
+        },
+    )
 }
 
 pub fn reputation(state: &State, who: &str) -> Fixed {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use stigmer_protocol::{
     AgentId, Asset, ContributionId, ContributionType, CreateDc, DcParams, Event, Fixed, Founder,
-    MemberStatus, Operation, RuleSet, State, TypeName,
+    Logs, MemberStatus, Operation, RuleSet, State, TypeName,
 };
 
 use crate::common::{agent, dc_id, fixed};
@@ -210,8 +210,9 @@ fn genesis() -> impl Strategy<Value = Genesis> {
         )
 }
 
-fn genesis_state(genesis: &Genesis) -> State {
+fn genesis_state(genesis: &Genesis) -> (State, Logs) {
     let mut state = State::new();
+    let mut logs = Logs::default();
     for (dc, rules, set) in [
         ("classic", RuleSet::BackfeedClassic, vec![0u64, 1]),
         ("modern", RuleSet::Backfeed, vec![0u64, 1, 2, 3]),
@@ -250,11 +251,13 @@ fn genesis_state(genesis: &Genesis) -> State {
                 })
                 .collect(),
         };
-        state
-            .apply(&agent("ann"), &Operation::CreateDc(create))
-            .unwrap();
+        logs.record(
+            &state
+                .apply(&agent("ann"), &Operation::CreateDc(create))
+                .unwrap(),
+        );
     }
-    state
+    (state, logs)
 }
 
 fn sum(values: impl Iterator<Item = Fixed>) -> Fixed {
@@ -263,8 +266,9 @@ fn sum(values: impl Iterator<Item = Fixed>) -> Fixed {
     })
 }
 
-/// Checks every invariant of every DC.
-fn check_invariants(state: &State) {
+/// Checks every invariant of every DC; `logs` holds the entries of every
+/// receipt so far.
+fn check_invariants(state: &State, logs: &Logs) {
     for dc in state.dcs() {
         let held = sum(dc.members().iter().map(|m| m.tokens));
         assert_eq!(
@@ -285,11 +289,11 @@ fn check_invariants(state: &State) {
             "the treasury holds the fees of {}",
             dc.id
         );
-        for member in dc.members() {
-            // Replaying the log from zero yields the balances, without ever
-            // going below zero.
+        for (index, member) in (0..).zip(dc.members()) {
+            // Replaying the log (the entries receipts handed out) from zero
+            // yields the balances, without ever going below zero.
             let (mut reputation, mut tokens) = (Fixed::ZERO, Fixed::ZERO);
-            for entry in &member.log {
+            for entry in logs.of(&dc.id, index) {
                 let change = entry.event.change();
                 reputation = reputation.checked_add(change.reputation_gained).unwrap();
                 reputation = reputation
@@ -334,14 +338,12 @@ fn check_invariants(state: &State) {
 }
 
 /// Tokens minted in each DC by operation `op`, read from the logs.
-fn minted_by(state: &State, op: u64) -> BTreeMap<String, Fixed> {
+fn minted_by(state: &State, logs: &Logs, op: u64) -> BTreeMap<String, Fixed> {
     state
         .dcs()
         .map(|dc| {
-            let minted = dc
-                .members()
-                .iter()
-                .flat_map(|m| m.log.iter())
+            let minted = (0..dc.members().len() as u32)
+                .flat_map(|member| logs.of(&dc.id, member))
                 .filter(|entry| entry.op == op)
                 .map(|entry| entry.event.tokens_minted());
             (dc.id.to_string(), sum(minted))
@@ -392,9 +394,9 @@ fn check_touched(before: &State, after: &State, receipt: &stigmer_protocol::Rece
     }
 }
 
-fn run(genesis: &Genesis, actions: &[Action]) -> State {
-    let mut state = genesis_state(genesis);
-    check_invariants(&state);
+fn run(genesis: &Genesis, actions: &[Action]) -> (State, Logs) {
+    let (mut state, mut logs) = genesis_state(genesis);
+    check_invariants(&state, &logs);
     for action in actions {
         let (signer, operation) = operation(action);
         let before = state.clone();
@@ -413,9 +415,15 @@ fn run(genesis: &Genesis, actions: &[Action]) -> State {
                 assert!(!error.to_string().is_empty());
             }
             Ok(receipt) => {
-                check_invariants(&state);
+                // Entries name their operation and accounts that exist.
+                for (member, entry) in &receipt.log {
+                    assert_eq!(entry.op, receipt.op);
+                    assert!(receipt.touched.members.contains(member));
+                }
+                logs.record(&receipt);
+                check_invariants(&state, &logs);
                 check_touched(&before, &state, &receipt);
-                let minted = minted_by(&state, receipt.op);
+                let minted = minted_by(&state, &logs, receipt.op);
                 let (old, new) = (tokens_in_existence(&before), tokens_in_existence(&state));
                 for (dc, new_total) in &new {
                     let expected = old[dc].checked_add(minted[dc]).unwrap();
@@ -430,7 +438,7 @@ fn run(genesis: &Genesis, actions: &[Action]) -> State {
             }
         }
     }
-    state
+    (state, logs)
 }
 
 proptest! {
@@ -442,7 +450,7 @@ proptest! {
         actions in prop::collection::vec(action(), 1..150),
     ) {
         let state = run(&genesis, &actions);
-        // Determinism: the same operations give the same state.
+        // Determinism: the same operations give the same state and logs.
         prop_assert_eq!(state, run(&genesis, &actions));
     }
 }
@@ -482,15 +490,12 @@ fn evaluations_are_logged_with_their_cause() {
             value: 0,
         },
     ];
-    let state = run(&genesis, &actions);
-    let dc = state.dc(&dc_id("classic")).unwrap();
-    let bo = dc.member(&agent("bo")).unwrap();
+    let (state, logs) = run(&genesis, &actions);
+    let bo = logs.of_agent(&state, &dc_id("classic"), &agent("bo"));
     assert!(bo
-        .log
         .iter()
         .any(|e| matches!(e.event, Event::Redistribution { .. })));
     assert!(bo
-        .log
         .iter()
         .any(|e| matches!(e.event, Event::EvaluatorReward { .. })));
 }

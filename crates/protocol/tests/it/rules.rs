@@ -2,7 +2,8 @@
 //! be checked by hand.
 
 use stigmer_protocol::{
-    Asset, ContributionId, Event, Fixed, MemberStatus, Operation, ProtocolError, RuleSet, State,
+    Asset, ContributionId, Event, Fixed, Logs, MemberStatus, Operation, ProtocolError, RuleSet,
+    State,
 };
 
 use crate::common::*;
@@ -17,10 +18,9 @@ fn contribution<'s>(state: &'s State, id: &str) -> &'s stigmer_protocol::Contrib
         .unwrap()
 }
 
-fn count_events(state: &State, who: &str, matches: fn(&Event) -> bool) -> usize {
-    let member = coop(state).member(&agent(who)).unwrap();
-    member
-        .log
+/// Events of `who`'s account in the operations `logs` recorded.
+fn count_events(logs: &Logs, state: &State, who: &str, matches: fn(&Event) -> bool) -> usize {
+    logs.of_agent(state, &dc_id("coop"), &agent(who))
         .iter()
         .filter(|entry| matches(&entry.event))
         .count()
@@ -113,11 +113,12 @@ fn revotes_under_backfeed_pay_the_stake_and_redistribute_nothing() {
             ("di", 10, 10),
         ],
     );
+    let mut logs = Logs::default();
     contribute(&mut state, "ann", "w1", "work").unwrap();
-    evaluate(&mut state, "cy", "w1", 1).unwrap();
-    evaluate(&mut state, "bo", "w1", 1).unwrap();
+    logs.record(&evaluate(&mut state, "cy", "w1", 1).unwrap());
+    logs.record(&evaluate(&mut state, "bo", "w1", 1).unwrap());
     let is_redistribution = |event: &Event| matches!(event, Event::Redistribution { .. });
-    assert_eq!(count_events(&state, "cy", is_redistribution), 1);
+    assert_eq!(count_events(&logs, &state, "cy", is_redistribution), 1);
 
     let again = Operation::Evaluate {
         dc: dc_id("coop"),
@@ -132,13 +133,13 @@ fn revotes_under_backfeed_pay_the_stake_and_redistribute_nothing() {
     );
 
     let bo_before = reputation(&state, "bo");
-    evaluate(&mut state, "bo", "w1", 0).unwrap();
-    evaluate(&mut state, "bo", "w1", 1).unwrap();
+    logs.record(&evaluate(&mut state, "bo", "w1", 0).unwrap());
+    logs.record(&evaluate(&mut state, "bo", "w1", 1).unwrap());
     assert!(
         reputation(&state, "bo") < bo_before,
         "each changed vote pays the stake"
     );
-    assert_eq!(count_events(&state, "cy", is_redistribution), 1);
+    assert_eq!(count_events(&logs, &state, "cy", is_redistribution), 1);
 
     // History keeps every evaluation; only the last one of bo is current.
     let record = contribution(&state, "w1");
@@ -154,12 +155,13 @@ fn revotes_under_classic_rerun_the_rules() {
         &[0, 1],
         &[("ann", 10, 10), ("bo", 10, 10), ("cy", 10, 10)],
     );
+    let mut logs = Logs::default();
     contribute(&mut state, "ann", "w1", "work").unwrap();
-    evaluate(&mut state, "cy", "w1", 1).unwrap();
-    evaluate(&mut state, "bo", "w1", 1).unwrap();
-    evaluate(&mut state, "bo", "w1", 1).unwrap();
+    for who in ["cy", "bo", "bo"] {
+        logs.record(&evaluate(&mut state, who, "w1", 1).unwrap());
+    }
     let is_redistribution = |event: &Event| matches!(event, Event::Redistribution { .. });
-    assert_eq!(count_events(&state, "cy", is_redistribution), 2);
+    assert_eq!(count_events(&logs, &state, "cy", is_redistribution), 2);
 }
 
 #[test]
@@ -223,14 +225,15 @@ fn thanks_only_contributions_are_recorded_and_thanked_never_scored() {
         dc: dc_id("coop"),
         contribution: ContributionId::new("cooking").unwrap(),
     };
-    state.apply(&agent("bo"), &thank).unwrap();
+    let mut logs = Logs::default();
+    logs.record(&state.apply(&agent("bo"), &thank).unwrap());
     refused(&mut state, "ann", thank, ProtocolError::ThankingOneself);
     let record = contribution(&state, "cooking");
     assert_eq!(record.thanks.len(), 1);
     assert_eq!(record.tokens_issued, Fixed::ZERO);
     assert_eq!(reputation(&state, "ann"), int(10));
     let thanked = |event: &Event| matches!(event, Event::ThanksReceived { .. });
-    assert_eq!(count_events(&state, "ann", thanked), 1);
+    assert_eq!(count_events(&logs, &state, "ann", thanked), 1);
 }
 
 /// Ann holds three quarters of the reputation. Under the reference's rules
@@ -360,7 +363,8 @@ fn newcomers_join_with_the_dc_allocation_and_referrers_share_rewards() {
     };
     state.apply(&agent("ann"), &gift).unwrap();
     contribute(&mut state, "bo", "w1", "work").unwrap();
-    evaluate(&mut state, "ann", "w1", 1).unwrap();
+    let mut logs = Logs::default();
+    logs.record(&evaluate(&mut state, "ann", "w1", 1).unwrap());
     // All the reputation valued bo's work: 50 tokens and 5 reputation, and
     // ann as referrer receives a fifth of both on top.
     assert_eq!(tokens(&state, "bo"), int(51));
@@ -368,7 +372,7 @@ fn newcomers_join_with_the_dc_allocation_and_referrers_share_rewards() {
     let ann_tokens = tokens(&state, "ann");
     assert_eq!(ann_tokens, plus(int(8), int(10)));
     let referral = |event: &Event| matches!(event, Event::ReferralReward { .. });
-    assert_eq!(count_events(&state, "ann", referral), 1);
+    assert_eq!(count_events(&logs, &state, "ann", referral), 1);
 }
 
 #[test]
@@ -505,15 +509,23 @@ fn a_dc_takes_part_in_another_dc_through_its_own_account() {
 
 #[test]
 fn every_change_is_in_the_action_log_with_its_cause() {
-    let mut state = community(
+    let create = create_dc(
+        "coop",
         RuleSet::BackfeedClassic,
         &[0, 1],
         &[("ann", 10, 10), ("bo", 20, 10), ("cy", 20, 10)],
     );
-    contribute(&mut state, "cy", "w1", "work").unwrap();
-    evaluate(&mut state, "bo", "w1", 1).unwrap();
-    evaluate(&mut state, "cy", "w1", 1).unwrap();
-    let log = state.action_log(&agent("bo"));
+    let mut state = State::new();
+    let mut logs = Logs::default();
+    logs.record(
+        &state
+            .apply(&agent("ann"), &Operation::CreateDc(create))
+            .unwrap(),
+    );
+    logs.record(&contribute(&mut state, "cy", "w1", "work").unwrap());
+    logs.record(&evaluate(&mut state, "bo", "w1", 1).unwrap());
+    logs.record(&evaluate(&mut state, "cy", "w1", 1).unwrap());
+    let log = logs.action_log(&state, &agent("bo"));
     let events: Vec<&str> = log
         .iter()
         .map(|(_, entry)| match entry.event {

@@ -155,8 +155,11 @@ fn verify_time(args: &NodeArgs, data_dir: &Path, verify_rate: f64) -> anyhow::Re
         now_ms(),
     );
     std::fs::write(stigmer_node::run::genesis_path(data_dir), genesis.to_json())?;
-    let mut chain = genesis.chain()?;
+    let (mut chain, genesis_applied) = genesis.chain_applied()?;
     let store = Store::open(&data_dir.join("ledger"), CHAIN_ID)?;
+    // As a node does: log entries, origins and supply points with each block.
+    store.index_block(0, &genesis_applied)?;
+    drop(genesis_applied);
 
     let bar = indicatif::ProgressBar::new(args.chain_txs);
     bar.set_style(
@@ -184,7 +187,7 @@ fn verify_time(args: &NodeArgs, data_dir: &Path, verify_rate: f64) -> anyhow::Re
         timestamp_ms += 200;
         let stigmer_ledger::chain::Proposal { block, applied, .. } =
             chain.propose(timestamp_ms, txs)?;
-        store.commit_block(&block, &applied.outcomes, &applied.changed_leaves)?;
+        store.commit_block(&block, &applied)?;
         n_refused += applied
             .outcomes
             .iter()
