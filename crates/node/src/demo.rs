@@ -114,7 +114,6 @@ pub fn genesis(chain_id: &str, validators: Vec<String>, timestamp_ms: u64) -> Ge
 /// Fast at first (to build a history), then a few actions every seconds.
 pub async fn activity(ledger: Shared) {
     let mut rng = Rng::new(1848);
-    let mut next_nonce: BTreeMap<u32, u64> = BTreeMap::new();
     let mut contributions: Vec<(String, u32, bool)> = Vec::new();
     let mut evaluated: std::collections::BTreeSet<(u32, usize)> = Default::default();
     let mut n_actions: u64 = 0;
@@ -155,18 +154,15 @@ pub async fn activity(ledger: Shared) {
                 &mut evaluated,
                 on_ledger,
             );
-            let nonce = next_nonce
-                .get(&member)
-                .copied()
-                .unwrap_or(0)
-                .max(ledger.chain().next_nonce(&key.agent()));
+            // After its finalized, speculative and pending ones: a
+            // transaction a proposal left out as refused frees its nonce.
+            let nonce = ledger.next_nonce(&key.agent());
             let tx = key.sign(&ledger.chain().chain_id, nonce, operation);
             let submitted = tx
                 .verified()
                 .map_err(crate::NodeError::from)
                 .and_then(|tx| ledger.submit(tx, crate::api::now_ms()));
             if submitted.is_ok() {
-                next_nonce.insert(member, nonce + 1);
                 n_actions += 1;
             }
         }
