@@ -390,6 +390,29 @@ impl Chain {
         })
     }
 
+    /// The next block with exactly `txs`, in order, whatever the state
+    /// makes of them, with its roots right: a block an older or dishonest
+    /// proposer could build (one of this version leaves refused
+    /// transactions out). The chain is unchanged. For tests and tools that
+    /// need such blocks; `None` if the block is invalid.
+    pub fn seal(&self, timestamp_ms: u64, txs: Vec<SignedTransaction>) -> Option<Block> {
+        let mut block = Block {
+            header: Header {
+                height: self.height + 1,
+                parent: self.tip,
+                timestamp_ms,
+                tx_root: tx_root(&txs),
+                state_root: Hash::ZERO,
+            },
+            txs,
+        };
+        let mut trial = self.clone();
+        trial.check_block(&block, Signatures::Verify).ok()?;
+        trial.execute(&block);
+        block.header.state_root = trial.state_root();
+        Some(block)
+    }
+
     /// Starts counting allowances afresh when a block opens a new window.
     fn enter_window(&mut self, window: u64) {
         if window != self.allowance_window {

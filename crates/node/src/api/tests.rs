@@ -373,22 +373,8 @@ impl Fixture {
     /// one, in order, whatever the state makes of them.
     fn finalize_exactly(&mut self, timestamp_ms: u64) {
         let mut ledger = super::lock(&self.ledger);
-        let chain = ledger.chain().clone();
         let txs = std::mem::take(&mut self.batch);
-        let mut block = stigmer_ledger::block::Block {
-            header: stigmer_ledger::block::Header {
-                height: chain.height + 1,
-                parent: chain.tip,
-                timestamp_ms,
-                tx_root: stigmer_ledger::block::tx_root(&txs),
-                state_root: Hash([0; 32]),
-            },
-            txs,
-        };
-        block.header.state_root = match chain.clone().apply_block(&block) {
-            Err(stigmer_ledger::LedgerError::StateRootMismatch { computed, .. }) => computed,
-            other => panic!("expected the state root to be computed, got {other:?}"),
-        };
+        let block = ledger.chain().seal(timestamp_ms, txs).unwrap();
         ledger.finalize(&block, &[]).unwrap();
     }
 

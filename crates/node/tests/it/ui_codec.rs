@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use stigmer_ledger::Hash;
-use stigmer_ledger::LedgerError;
-use stigmer_ledger::block::{Block, Header, tx_root};
+use stigmer_ledger::block::Block;
 use stigmer_ledger::chain::Chain;
 use stigmer_ledger::tx::{Keypair, SignedTransaction, TX_SIGNING_DOMAIN, hex};
 use stigmer_node::json::{OperationJson, ParamsJson, TransactionJson, TypeJson};
@@ -445,20 +444,9 @@ fn fixture() -> Value {
     // Sealed with every sample, refused ones included, as any proposer
     // could (one of this version would leave the refused ones out): the
     // browser must read those blocks too.
-    let mut full = Block {
-        header: Header {
-            height: chain.height + 1,
-            parent: chain.tip,
-            timestamp_ms: GENESIS_TIMESTAMP_MS + 86_400_456,
-            tx_root: tx_root(&block_txs),
-            state_root: Hash::ZERO,
-        },
-        txs: block_txs,
-    };
-    full.header.state_root = match chain.clone().apply_block(&full) {
-        Err(LedgerError::StateRootMismatch { computed, .. }) => computed,
-        other => panic!("expected the state root to be computed, got {other:?}"),
-    };
+    let full = chain
+        .seal(GENESIS_TIMESTAMP_MS + 86_400_456, block_txs)
+        .unwrap();
     chain.apply_block(&full).unwrap();
 
     let amounts: Vec<Value> = AMOUNTS
