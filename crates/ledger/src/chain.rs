@@ -15,7 +15,7 @@ use stigmer_protocol::{AgentId, DcId, ProtocolError, Receipt, State};
 
 use crate::block::{tx_root, Block, Header, BLOCK_TXS_BYTES_MAX, BLOCK_TXS_MAX};
 use crate::commitment::StateTree;
-use crate::leaves::{self, LogHashes};
+use crate::leaves::{self, Changed, LogHashes};
 use crate::tx::{SignedTransaction, VerifiedTransaction};
 use crate::{Hash, LedgerError};
 
@@ -188,22 +188,18 @@ impl Chain {
         operations: &[(AgentId, stigmer_protocol::Operation)],
     ) -> Result<(Chain, Applied), LedgerError> {
         let mut chain = Chain::new(chain_id);
-        let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut changed = Changed::default();
         let mut applied = Applied::default();
         for (agent, operation) in operations {
             let receipt = chain.state.apply(agent, operation)?;
-            for (key, value) in
-                leaves::changed_leaves(&chain.state, &receipt, &mut chain.log_hashes)
-            {
-                changes.insert(key, value);
-            }
+            changed.receipt(&receipt, &mut chain.log_hashes);
             applied.note_agents(&chain.state, &receipt);
             applied.outcomes.push(TxOutcome {
                 hash: Hash::ZERO,
                 result: Ok(receipt),
             });
         }
-        let changes: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
+        let changes = changed.leaves(&chain.state, &chain.nonces, &chain.log_hashes);
         chain.tree.apply(&changes);
         chain.tip = genesis_hash;
         chain.tip_timestamp_ms = timestamp_ms;
@@ -322,7 +318,7 @@ impl Chain {
         let mut left_out: BTreeSet<AgentId> = BTreeSet::new();
         let mut refused = Vec::new();
         let mut included: Vec<SignedTransaction> = Vec::new();
-        let mut changes = BTreeMap::new();
+        let mut changed = Changed::default();
         let mut outcomes = Vec::new();
         let mut agents = Applied::default();
         for tx in txs {
@@ -363,10 +359,10 @@ impl Chain {
             }
             room -= size;
             let tx = tx.into_inner();
-            self.record(&tx, result, &mut changes, &mut outcomes, &mut agents);
+            self.record(&tx, result, &mut changed, &mut outcomes, &mut agents);
             included.push(tx);
         }
-        let changed_leaves: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
+        let changed_leaves = changed.leaves(&self.state, &self.nonces, &self.log_hashes);
         self.tree.apply(&changed_leaves);
         let block = Block {
             header: Header {
@@ -428,20 +424,17 @@ impl Chain {
         &mut self,
         tx: &SignedTransaction,
         result: Result<Receipt, ProtocolError>,
-        changes: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+        changed: &mut Changed,
         outcomes: &mut Vec<TxOutcome>,
         agents: &mut Applied,
     ) {
         let signer = tx.signer();
         let count = self.window_counts.entry(signer.clone()).or_insert(0);
         *count = count.saturating_add(1);
-        let nonce = tx.transaction.nonce + 1;
-        changes.insert(leaves::nonce_key(&signer), leaves::nonce_value(nonce));
-        self.nonces.insert(signer, nonce);
+        self.nonces.insert(signer.clone(), tx.transaction.nonce + 1);
+        changed.signer(signer);
         if let Ok(receipt) = &result {
-            for (key, value) in leaves::changed_leaves(&self.state, receipt, &mut self.log_hashes) {
-                changes.insert(key, value);
-            }
+            changed.receipt(receipt, &mut self.log_hashes);
             agents.note_agents(&self.state, receipt);
         }
         outcomes.push(TxOutcome {
@@ -553,15 +546,15 @@ impl Chain {
     /// Applies the transactions of a checked block and updates the state
     /// tree. Cannot fail: refusals are outcomes.
     fn execute(&mut self, block: &Block) -> Applied {
-        let mut changes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut changed = Changed::default();
         let mut outcomes = Vec::with_capacity(block.txs.len());
         let mut agents = Applied::default();
         self.enter_window(block.header.timestamp_ms / ALLOWANCE_WINDOW_MS);
         for tx in &block.txs {
             let result = self.state.apply(&tx.signer(), &tx.transaction.operation);
-            self.record(tx, result, &mut changes, &mut outcomes, &mut agents);
+            self.record(tx, result, &mut changed, &mut outcomes, &mut agents);
         }
-        let changed_leaves: Vec<(Vec<u8>, Vec<u8>)> = changes.into_iter().collect();
+        let changed_leaves = changed.leaves(&self.state, &self.nonces, &self.log_hashes);
         self.tree.apply(&changed_leaves);
         Applied {
             outcomes,

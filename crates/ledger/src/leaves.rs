@@ -12,7 +12,9 @@
 
 use std::collections::BTreeMap;
 
-use stigmer_protocol::state::{Contribution, Dc, Event, LogEntry, Member, MemberStatus};
+use stigmer_protocol::state::{
+    Contribution, ContributionIdx, Dc, Event, LogEntry, Member, MemberIdx, MemberStatus,
+};
 use stigmer_protocol::{AgentId, DcId, Receipt, State};
 
 use crate::codec::{Decoder, Encoder};
@@ -199,36 +201,87 @@ pub fn nonce_value(nonce: u64) -> Vec<u8> {
     nonce.to_le_bytes().to_vec()
 }
 
-/// The leaves an operation changed, with their new values; extends the log
-/// hashes with the receipt's entries.
-pub fn changed_leaves(
-    state: &State,
-    receipt: &Receipt,
-    log_hashes: &mut LogHashes,
-) -> Vec<(Vec<u8>, Vec<u8>)> {
-    log_hashes.extend(&receipt.dc, &receipt.log);
-    let Some(dc) = state.dc(&receipt.dc) else {
-        return Vec::new();
-    };
-    let mut leaves = vec![(dc_key(&dc.id), dc_value(dc))];
-    for &index in &receipt.touched.members {
-        if let Some(member) = dc.member_at(index) {
-            let log = log_hashes.get(&dc.id, index);
-            leaves.push((
-                account_key(&dc.id, &member.agent),
-                account_value(member, log),
-            ));
-        }
+/// What a block changed so far, turned into leaves once at its end: an
+/// account that a hundred operations of the block touch is encoded (and its
+/// leaf written to the tree) once, not a hundred times. Only the final
+/// values count for the state root, so this equals writing each
+/// operation's leaves in turn.
+#[derive(Debug, Default)]
+pub struct Changed {
+    dcs: BTreeMap<DcId, ChangedInDc>,
+    signers: Vec<AgentId>,
+}
+
+#[derive(Debug, Default)]
+struct ChangedInDc {
+    members: Vec<MemberIdx>,
+    contributions: Vec<ContributionIdx>,
+}
+
+impl Changed {
+    /// A signer whose nonce moved.
+    pub fn signer(&mut self, agent: AgentId) {
+        self.signers.push(agent);
     }
-    for &index in &receipt.touched.contributions {
-        if let Some(contribution) = dc.contribution_at(index) {
-            leaves.push((
-                contribution_key(&dc.id, contribution.id.as_str()),
-                contribution_value(contribution),
-            ));
-        }
+
+    /// What an operation touched; extends the log hashes with its entries
+    /// (in order: the chains are sequential).
+    pub fn receipt(&mut self, receipt: &Receipt, log_hashes: &mut LogHashes) {
+        log_hashes.extend(&receipt.dc, &receipt.log);
+        let dc = match self.dcs.get_mut(&receipt.dc) {
+            Some(dc) => dc,
+            None => self.dcs.entry(receipt.dc.clone()).or_default(),
+        };
+        dc.members.extend_from_slice(&receipt.touched.members);
+        dc.contributions
+            .extend_from_slice(&receipt.touched.contributions);
     }
-    leaves
+
+    /// The changed leaves with their values in `state`, sorted by key.
+    pub fn leaves(
+        self,
+        state: &State,
+        nonces: &BTreeMap<AgentId, u64>,
+        log_hashes: &LogHashes,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut leaves = Vec::new();
+        for (id, mut changed) in self.dcs {
+            let Some(dc) = state.dc(&id) else {
+                continue;
+            };
+            leaves.push((dc_key(&dc.id), dc_value(dc)));
+            changed.members.sort_unstable();
+            changed.members.dedup();
+            for index in changed.members {
+                if let Some(member) = dc.member_at(index) {
+                    let log = log_hashes.get(&dc.id, index);
+                    leaves.push((
+                        account_key(&dc.id, &member.agent),
+                        account_value(member, log),
+                    ));
+                }
+            }
+            changed.contributions.sort_unstable();
+            changed.contributions.dedup();
+            for index in changed.contributions {
+                if let Some(contribution) = dc.contribution_at(index) {
+                    leaves.push((
+                        contribution_key(&dc.id, contribution.id.as_str()),
+                        contribution_value(contribution),
+                    ));
+                }
+            }
+        }
+        let mut signers = self.signers;
+        signers.sort_unstable();
+        signers.dedup();
+        for agent in signers {
+            let nonce = nonces.get(&agent).copied().unwrap_or(0);
+            leaves.push((nonce_key(&agent), nonce_value(nonce)));
+        }
+        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        leaves
+    }
 }
 
 /// Every leaf of a state, for rebuilding a commitment from scratch (the
