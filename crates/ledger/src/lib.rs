@@ -17,6 +17,7 @@ pub mod codec;
 pub mod commitment;
 mod error;
 pub mod leaves;
+pub mod signature;
 pub mod store;
 pub mod tx;
 

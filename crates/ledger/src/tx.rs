@@ -108,7 +108,7 @@ impl Transaction {
         encoder.operation(&self.operation);
     }
 
-    fn signing_bytes(&self) -> Vec<u8> {
+    pub(crate) fn signing_bytes(&self) -> Vec<u8> {
         let mut encoder = Encoder::new();
         encoder.raw(TX_SIGNING_DOMAIN);
         self.encode_into(&mut encoder);
@@ -180,20 +180,14 @@ impl SignedTransaction {
         })
     }
 
-    /// Checks the signature strictly: the signer's key must not be weak
-    /// (of small order, which anyone can sign for), and the signature must
-    /// pass ed25519-dalek's `verify_strict` (no small-order `R`, canonical
-    /// `s`). Every node must accept exactly the same signatures, so there is
-    /// one verification rule, this one, on every path.
+    /// Checks the signature under the one rule of `signature.rs`: every
+    /// node must accept exactly the same signatures, on every path.
     pub fn verify_signature(&self) -> Result<(), LedgerError> {
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.transaction.signer.0)
-            .map_err(|_| LedgerError::BadSignature)?;
-        if key.is_weak() {
-            return Err(LedgerError::WeakKey);
-        }
-        let signature = ed25519_dalek::Signature::from_bytes(&self.signature);
-        key.verify_strict(&self.transaction.signing_bytes(), &signature)
-            .map_err(|_| LedgerError::BadSignature)
+        crate::signature::verify(
+            &self.transaction.signer.0,
+            &self.signature,
+            &self.transaction.signing_bytes(),
+        )
     }
 
     /// The transaction's id: the hash of its encoding, signature included.

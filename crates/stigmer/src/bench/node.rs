@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
+use stigmer_ledger::chain::Chain;
 use stigmer_ledger::store::{Store, TxLocation};
 use stigmer_ledger::tx::{Keypair, SignedTransaction, hex};
 use stigmer_node::genesis::{Genesis, GenesisDc};
@@ -174,6 +175,7 @@ fn verify_time(args: &NodeArgs, data_dir: &Path, verify_rate: f64) -> anyhow::Re
         .collect();
     let mut n_txs: u64 = 0;
     let mut n_refused: u64 = 0;
+    let mut first_refusal: Option<String> = None;
     let mut timestamp_ms = genesis.timestamp_ms;
     while n_txs < args.chain_txs {
         while (pending.len() as u64) < u64::from(PROPOSAL_TXS_MAX) {
@@ -184,16 +186,32 @@ fn verify_time(args: &NodeArgs, data_dir: &Path, verify_rate: f64) -> anyhow::Re
             .drain(..take)
             .map(SignedTransaction::verified)
             .collect::<Result<Vec<_>, _>>()?;
-        timestamp_ms += 200;
-        let stigmer_ledger::chain::Proposal { block, applied, .. } =
-            chain.propose(timestamp_ms, txs)?;
-        store.commit_block(&block, &applied)?;
-        n_refused += applied
-            .outcomes
+        let mut offered: Vec<(stigmer_protocol::AgentId, u64)> = txs
             .iter()
-            .filter(|o| o.result.is_err())
-            .count() as u64;
-        n_txs += take as u64;
+            .map(|tx| (tx.signer(), tx.transaction.nonce))
+            .collect();
+        timestamp_ms += 200;
+        let stigmer_ledger::chain::Proposal {
+            block,
+            applied,
+            refused,
+        } = chain.propose(timestamp_ms, txs)?;
+        store.commit_block(&block, &applied)?;
+        n_refused += refused.len() as u64;
+        if let Some(refusal) = refused.first().filter(|_| first_refusal.is_none()) {
+            first_refusal = Some(refusal.error.to_string());
+        }
+        // A proposer leaves out a refused transaction and its signer's later
+        // ones: those members drop what they have pending and sign again
+        // from the chain's next nonce, so the chain gets the count asked for.
+        offered.retain(|(signer, nonce)| *nonce >= chain.next_nonce(signer));
+        if !offered.is_empty() {
+            let left_out: std::collections::BTreeSet<_> =
+                offered.into_iter().map(|(signer, _)| signer).collect();
+            pending.retain(|tx| !left_out.contains(&tx.signer()));
+            community.resync_nonces(&chain, &left_out);
+        }
+        n_txs += block.txs.len() as u64;
         bar.set_position(n_txs);
     }
     bar.finish_and_clear();
@@ -203,7 +221,8 @@ fn verify_time(args: &NodeArgs, data_dir: &Path, verify_rate: f64) -> anyhow::Re
     drop(chain);
     println!(
         "chain: built {n_txs} transactions in {height} blocks in {build_seconds:.1} s \
-         ({n_refused} refused by the ledger)"
+         ({n_refused} refused by the ledger and left out{})",
+        first_refusal.map_or(String::new(), |error| format!("; the first: {error}"))
     );
 
     let start = Instant::now();
@@ -442,6 +461,21 @@ impl Community {
                     founders,
                 },
             }],
+        }
+    }
+
+    /// Takes the next nonce of `members` from `chain`, after some of their
+    /// transactions were left out of a block.
+    fn resync_nonces(
+        &mut self,
+        chain: &Chain,
+        members: &std::collections::BTreeSet<stigmer_protocol::AgentId>,
+    ) {
+        for (key, nonce) in self.keys.iter().zip(&mut self.nonces) {
+            let agent = key.agent();
+            if members.contains(&agent) {
+                *nonce = chain.next_nonce(&agent);
+            }
         }
     }
 
