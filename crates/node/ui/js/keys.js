@@ -115,9 +115,10 @@ export function isSmallOrder(encoding) {
 
 /**
  * Whether `signature` is `publicKey`'s (a CryptoKey, or an agent id in hex)
- * over `bytes`, under the node's strict rule (`verify_signature` in
- * crates/ledger/src/tx.rs): a weak (small-order) key, a small-order `R` or a
- * non-canonical `s` is refused before WebCrypto is asked.
+ * over `bytes`. A weak (small-order) key, a small-order `R` or a
+ * non-canonical `s` is refused before WebCrypto is asked, as the node
+ * refuses them (crates/ledger/src/signature.rs); WebCrypto's equation accepts
+ * a subset of what the node's does, so nothing it accepts is refused there.
  */
 export async function verify(publicKey, signature, bytes) {
   if (signature.length !== 64) return false;
