@@ -19,7 +19,8 @@ use crate::limits::EVALUATIONS_PER_CONTRIBUTION_MAX;
 use crate::op::Touched;
 use crate::params::RuleSet;
 use crate::state::{
-    ContributionIdx, Dc, Evaluation, EvaluationIdx, Event, LogEntry, MemberIdx, Snapshot,
+    ContributionIdx, CurrentEvaluation, Dc, Evaluation, EvaluationIdx, Event, LogEntry, MemberIdx,
+    Snapshot,
 };
 use crate::transition::contribution_index;
 use crate::{ContributionId, Fixed, ProtocolError};
@@ -177,7 +178,19 @@ impl Plan {
         let record = &mut dc.contributions[self.contribution as usize];
         if let Some(previous) = record.current.insert(self.evaluator, self.evaluation) {
             record.evaluations[previous as usize].superseded = true;
+            // In cast order, so sorted by index.
+            if let Ok(at) = record
+                .current_in_order
+                .binary_search_by_key(&previous, |current| current.index)
+            {
+                record.current_in_order.remove(at);
+            }
         }
+        record.current_in_order.push(CurrentEvaluation {
+            index: self.evaluation,
+            evaluator: self.evaluator,
+            value: self.value,
+        });
         record.evaluations.push(Evaluation {
             evaluator: self.evaluator,
             value: self.value,
@@ -277,12 +290,13 @@ fn plan(
         value,
         evaluator_reputation,
     )?;
-    for (&member, &index) in &record.current {
+    for current in &record.current_in_order {
+        let member = current.evaluator;
         if member == evaluator {
             continue;
         }
         let weight = dc.members[member as usize].weight();
-        let cast = record.evaluations[index as usize].value;
+        let cast = current.value;
         engaged = engaged.checked_add(weight).or_overflow()?;
         if cast == value {
             agreeing = agreeing.checked_add(weight).or_overflow()?;
@@ -391,7 +405,7 @@ fn plan(
             .distribution_stake
             .checked_mul(evaluator_reputation)
             .or_overflow()?;
-        for (_, evaluation) in record.current_evaluations() {
+        for evaluation in &record.current_in_order {
             let member = evaluation.evaluator;
             if member == evaluator
                 || evaluation.value != value

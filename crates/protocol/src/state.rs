@@ -111,7 +111,19 @@ pub struct Contribution {
     pub evaluations: Vec<Evaluation>,
     /// The current evaluation of each evaluator.
     pub(crate) current: BTreeMap<MemberIdx, EvaluationIdx>,
+    /// The current evaluations in cast order, only what weighing a new one
+    /// reads: every evaluation walks all of them, and a compact list keeps
+    /// that walk in cache where the full records (with their figures) do not.
+    pub(crate) current_in_order: Vec<CurrentEvaluation>,
     pub thanks: Vec<Thanks>,
+}
+
+/// What weighing an evaluation reads of each current one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CurrentEvaluation {
+    pub index: EvaluationIdx,
+    pub evaluator: MemberIdx,
+    pub value: Fixed,
 }
 
 impl Contribution {

@@ -516,6 +516,7 @@ impl State {
             reputation_issued: Fixed::ZERO,
             evaluations: Vec::new(),
             current: BTreeMap::new(),
+            current_in_order: Vec::new(),
             thanks: Vec::new(),
         });
         dc_state.contribution_index.insert(id.clone(), index);
