@@ -22,9 +22,74 @@ pub const EMPTY_ROOT: Hash = Hash(*b"SPARSE_MERKLE_PLACEHOLDER_HASH__");
 
 #[derive(Clone, Default)]
 struct Nodes {
-    nodes: HashMap<NodeKey, Node>,
+    nodes: HashMap<NodeKey, Node, SeededHash>,
     /// The latest value of each live key: the tree only reads the newest.
-    values: HashMap<KeyHash, OwnedValue>,
+    values: HashMap<KeyHash, OwnedValue, SeededHash>,
+}
+
+/// A fast hasher for the tree's maps, which every block reads and writes
+/// thousands of times (SipHash was a tenth of applying a block). Keys are
+/// SHA-256 outputs and node paths; a seed drawn per process keeps anyone
+/// from choosing ids that pile into one bucket.
+#[derive(Clone, Copy)]
+struct SeededHash(u64);
+
+impl Default for SeededHash {
+    fn default() -> SeededHash {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        SeededHash(*SEED.get_or_init(|| {
+            let mut seed = [0u8; 8];
+            // Without the system's randomness the maps still work, only
+            // with a guessable seed.
+            let _ = getrandom::fill(&mut seed);
+            u64::from_le_bytes(seed) | 1
+        }))
+    }
+}
+
+impl std::hash::BuildHasher for SeededHash {
+    type Hasher = MixHasher;
+
+    fn build_hasher(&self) -> MixHasher {
+        MixHasher(self.0)
+    }
+}
+
+/// Multiply-rotate mixing of each 8-byte word (as FxHash does), from a seed.
+struct MixHasher(u64);
+
+impl std::hash::Hasher for MixHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.write_u64(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.write_u64(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply leaves the low bits weakest; hashbrown takes its
+        // bucket from them and its tag from the top.
+        let hash = self.0;
+        hash ^ (hash >> 29) ^ (hash >> 47)
+    }
 }
 
 impl TreeReader for Nodes {
