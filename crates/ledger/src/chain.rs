@@ -155,9 +155,12 @@ impl Chain {
         in_block: &mut BTreeMap<AgentId, (u32, u32)>,
         signer: &AgentId,
     ) -> Option<()> {
-        let (used, allowance) = in_block
-            .entry(signer.clone())
-            .or_insert_with(|| self.allowance_before(window, signer));
+        let (used, allowance) = match in_block.get_mut(signer) {
+            Some(counts) => counts,
+            None => in_block
+                .entry(signer.clone())
+                .or_insert_with(|| self.allowance_before(window, signer)),
+        };
         if *used >= *allowance {
             return None;
         }

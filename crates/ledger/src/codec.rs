@@ -44,8 +44,27 @@ impl Encoder {
         Encoder::default()
     }
 
+    /// An encoder with room for `bytes` bytes: one allocation for a value
+    /// whose size is known.
+    pub fn with_capacity(bytes: usize) -> Encoder {
+        Encoder {
+            bytes: Vec::with_capacity(bytes),
+        }
+    }
+
     pub fn finish(self) -> Vec<u8> {
         self.bytes
+    }
+
+    /// What is encoded so far, for an encoder reused with [`Encoder::clear`].
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Empties the encoder, keeping its buffer: encoding many small values
+    /// in a row then allocates once.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
     }
 
     pub fn u8(&mut self, value: u8) {

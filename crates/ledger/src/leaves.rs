@@ -77,13 +77,14 @@ impl LogHashes {
             Some(chains) => chains,
             None => self.chains.entry(dc.clone()).or_default(),
         };
+        let mut encoder = Encoder::new();
         for (index, log_entry) in entries {
             let index = *index as usize;
             if chains.len() <= index {
                 chains.resize(index + 1, (0, Hash::ZERO));
             }
             let (n_hashed, hash) = &mut chains[index];
-            *hash = chain_entry(*hash, log_entry);
+            *hash = chain_entry(&mut encoder, *hash, log_entry);
             *n_hashed += 1;
         }
     }
@@ -99,12 +100,12 @@ impl LogHashes {
 }
 
 /// The hash chain of a log after `entry`, from `previous`.
-fn chain_entry(previous: Hash, entry: &LogEntry) -> Hash {
-    let mut encoder = Encoder::new();
+fn chain_entry(encoder: &mut Encoder, previous: Hash, entry: &LogEntry) -> Hash {
+    encoder.clear();
     encoder.raw(&previous.0);
     encoder.u64(entry.op);
-    encode_event(&mut encoder, &entry.event);
-    Hash::of(&encoder.finish())
+    encode_event(encoder, &entry.event);
+    Hash::of(encoder.bytes())
 }
 
 pub fn dc_value(dc: &Dc) -> Vec<u8> {
@@ -155,7 +156,10 @@ fn contribution_value(contribution: &Contribution) -> Vec<u8> {
     encoder.fixed(contribution.score_max);
     encoder.fixed(contribution.tokens_issued);
     encoder.fixed(contribution.reputation_issued);
-    let mut evaluations = Encoder::new();
+    /// Bytes of one evaluation below: evaluator, value, op, superseded,
+    /// eight figures and `first`.
+    const EVALUATION_BYTES: usize = 4 + 16 + 8 + 1 + 8 * 16 + 1;
+    let mut evaluations = Encoder::with_capacity(contribution.evaluations.len() * EVALUATION_BYTES);
     for evaluation in &contribution.evaluations {
         evaluations.u32(evaluation.evaluator);
         evaluations.fixed(evaluation.value);
