@@ -163,15 +163,22 @@ impl StateTree {
         let version = self.version.map_or(0, |v| v + 1);
         let values = changes
             .iter()
-            .map(|(key, value)| (key_hash(key), Some(value.clone())));
-        // The in-memory reader never fails and every key hash is distinct
-        // (changes come from a map), so the update cannot fail.
-        let (root, batch) = Sha256Jmt::new(&self.nodes)
-            .put_value_set(values, version)
-            .expect("an in-memory tree update with distinct keys cannot fail");
+            .map(|(key, value)| (key_hash(key), value.clone()))
+            .collect();
+        // Leaves are only ever set, never deleted, so the batch insertion
+        // applies: it builds each changed subtree once for the whole set
+        // (hashing each internal node once), where inserting key by key
+        // rehashes the path to the root for every key. The root depends
+        // only on the leaves, so it is the same. The in-memory reader never
+        // fails, so neither can the update.
+        let (roots, batch) = Sha256Jmt::new(&self.nodes)
+            .batch_put_value_sets(vec![values], None, version)
+            .expect("an in-memory tree update cannot fail");
         self.nodes.write(batch);
         self.version = Some(version);
-        self.root = Some(Hash(root.0));
+        if let Some(root) = roots.first() {
+            self.root = Some(Hash(root.0));
+        }
     }
 
     pub fn root(&self) -> Hash {
