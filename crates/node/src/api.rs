@@ -13,7 +13,7 @@
 //! ([`openapi`]) cannot drift from what the handlers do.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
@@ -39,7 +39,7 @@ use utoipa_axum::routes;
 
 use crate::NodeError;
 use crate::json::{Decimal, ParamsJson, TransactionJson, TypeJson};
-use crate::ledger::{Finalized, NodeLedger};
+use crate::ledger::{Finalized, Shared, lock, now_ms};
 use crate::serve::{ApiLimits, EventStreams};
 
 pub mod doc;
@@ -51,8 +51,6 @@ pub mod sync;
 mod tests;
 
 use doc::{AgentIdText, HashHex, Hex, SignedDecimal};
-
-pub type Shared = Arc<Mutex<NodeLedger>>;
 
 /// The finalized ledger, as read handlers see it: without the lock of
 /// [`Shared`].
@@ -309,21 +307,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             Err(rejection) => Err(ApiError::rejected(rejection)),
         }
     }
-}
-
-pub fn lock(ledger: &Shared) -> MutexGuard<'_, NodeLedger> {
-    // A panic while holding the lock would be a bug in the node; the data
-    // is still consistent (writes happen in redb transactions), so go on.
-    ledger
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The node's time, milliseconds since the Unix epoch, as the pool takes it.
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 fn storage_error(error: impl std::fmt::Display) -> ApiError {
