@@ -495,7 +495,7 @@ fn every_route_is_documented() {
     .collect();
     assert_eq!(documented, expected);
     // Routes are registered only with their documentation (`routes!`).
-    let source = include_str!("../api.rs");
+    let source = include_str!("mod.rs");
     assert!(!source.contains(concat!(".route", "(\"/api")));
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
