@@ -15,9 +15,9 @@ use stigmer_ledger::tx::Keypair;
 use stigmer_protocol::workload::Rng;
 use stigmer_protocol::{ContributionType, Fixed, Operation, RuleSet};
 
-use crate::api::{Shared, lock};
 use crate::genesis::{Genesis, GenesisDc};
 use crate::json::{Decimal, FounderJson, OperationJson, ParamsJson, TypeJson};
+use crate::ledger::{Shared, lock};
 
 pub const DEMO_DC: &str = "festival";
 pub const DEMO_MEMBERS: u32 = 30;
@@ -161,7 +161,7 @@ pub async fn activity(ledger: Shared) {
             let submitted = tx
                 .verified()
                 .map_err(crate::NodeError::from)
-                .and_then(|tx| ledger.submit(tx, crate::api::now_ms()));
+                .and_then(|tx| ledger.submit(tx, crate::ledger::now_ms()));
             if submitted.is_ok() {
                 n_actions += 1;
             }

@@ -28,11 +28,10 @@ use stigmer_ledger::tx::unhex_vec;
 
 use crate::NodeError;
 use crate::api::sync::SyncBlocks;
-use crate::api::{Shared, lock};
 use crate::consensus::Block;
 use crate::consensus::finality::{CertificateChecker, Finality, check_run};
 use crate::genesis::Genesis;
-use crate::ledger::NodeLedger;
+use crate::ledger::{NodeLedger, Shared, lock};
 use crate::progress::CatchUp;
 use crate::run::{genesis_path, namespace, parse_validators, shutdown_signal};
 

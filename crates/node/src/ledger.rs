@@ -10,7 +10,7 @@
 //! # Two locks, so that no read stalls consensus
 //!
 //! The speculative part (head, pending blocks, pool) is consensus's: it sits
-//! in [`NodeLedger`], behind the node's one `Mutex` (`api::Shared`). The
+//! in [`NodeLedger`], behind the node's one `Mutex` ([`Shared`]). The
 //! finalized part ([`Finalized`]: the chain as of the last finalized block,
 //! the store, the genesis) is shared through an `Arc` and its chain sits
 //! behind its own `RwLock`. The API reads the finalized part without ever
@@ -31,7 +31,7 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures::channel::mpsc::UnboundedSender;
 use stigmer_ledger::block::{BLOCK_TXS_BYTES_MAX, BLOCK_TXS_MAX, Block};
@@ -125,6 +125,27 @@ pub struct NodeLedger {
     /// refused them, with the reason, so that whoever submitted one learns
     /// why it never reached a block.
     refused: RecentlyRefused,
+}
+
+/// The node's ledger as its tasks share it (consensus, the API, a full
+/// node's fetcher, the demo): the node's one mutex (see the module docs).
+pub type Shared = Arc<Mutex<NodeLedger>>;
+
+pub fn lock(ledger: &Shared) -> MutexGuard<'_, NodeLedger> {
+    // A panic while holding the lock would be a bug in the node; the data
+    // is still consistent (writes happen in redb transactions), so go on.
+    ledger
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The node's time, milliseconds since the Unix epoch, as the pool takes it
+/// from those outside consensus (the API, the demo); consensus reads its
+/// runtime's clock instead, so that simulations stay deterministic.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 /// How many refusals a node remembers (the oldest are forgotten first).

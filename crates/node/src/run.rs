@@ -16,10 +16,9 @@ use commonware_stream::sake::{self, Sake};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 
 use crate::NodeError;
-use crate::api::{Shared, lock};
 use crate::consensus::{self, BlockCfg, Channels, Timing, channels, max_message_size};
 use crate::genesis::Genesis;
-use crate::ledger::NodeLedger;
+use crate::ledger::{NodeLedger, Shared, lock};
 use crate::serve::{ApiLimits, raise_open_file_limit, serve_api};
 
 pub struct NodeConfig {

@@ -38,7 +38,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt as _;
 
 use crate::NodeError;
-use crate::api::{ApiError, Shared};
+use crate::api::ApiError;
+use crate::ledger::Shared;
 
 /// The bounds on the API's connections. The defaults suit a public node.
 #[derive(Clone, Debug, PartialEq, Eq)]

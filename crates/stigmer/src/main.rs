@@ -33,47 +33,47 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start a demo node with a living community (a festival cooperative).
-    Demo(commands::DemoArgs),
+    Demo(commands::node::DemoArgs),
     /// Make a data directory with a genesis: a new chain, with this machine as its validator.
-    Init(commands::InitArgs),
+    Init(commands::node::InitArgs),
     /// Run a node: a validator (consensus, the ledger and the HTTP API), or
     /// with --follow a full node that fetches and checks every block.
-    Node(commands::NodeArgs),
+    Node(commands::node::NodeArgs),
     /// A federation on this machine: validators and full nodes on 127.0.0.1.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
     /// Re-check a data directory from genesis: every hash, signature and state root.
-    Verify(commands::VerifyArgs),
+    Verify(commands::node::VerifyArgs),
     /// Manage your keys (your identity as an agent).
     #[command(subcommand)]
-    Key(commands::KeyCommand),
+    Key(commands::agents::KeyCommand),
     /// Found a decentralized cooperative, or look at one.
     #[command(subcommand)]
-    Dc(commands::DcCommand),
+    Dc(commands::dcs::DcCommand),
     /// Join a DC.
-    Join(commands::JoinArgs),
+    Join(commands::dcs::JoinArgs),
     /// Leave a DC (your reputation stays on record but counts no more).
-    Leave(commands::LeaveArgs),
+    Leave(commands::dcs::LeaveArgs),
     /// Record a contribution.
-    Contribute(commands::ContributeArgs),
+    Contribute(commands::pov::ContributeArgs),
     /// Evaluate a contribution, staking some of your reputation.
-    Evaluate(commands::EvaluateArgs),
+    Evaluate(commands::pov::EvaluateArgs),
     /// Thank a contributor (recorded, never scored).
-    Thank(commands::ThankArgs),
+    Thank(commands::pov::ThankArgs),
     /// Send tokens of a DC to another agent.
-    Transfer(commands::TransferArgs),
+    Transfer(commands::dcs::TransferArgs),
     /// The node's status: height, state root, validators.
     Status(commands::QueryArgs),
     /// An agent's memberships, balances and action log.
-    Agent(commands::AgentArgs),
+    Agent(commands::agents::AgentArgs),
     /// A contribution and its evaluations.
-    Contribution(commands::ContributionArgs),
+    Contribution(commands::pov::ContributionArgs),
     /// A block and its transactions.
-    Block(commands::BlockArgs),
+    Block(commands::chain::BlockArgs),
     /// A transaction and its outcome.
-    Tx(commands::TxArgs),
+    Tx(commands::chain::TxArgs),
     /// Check an account's balances against the state root with an inclusion proof.
-    Prove(commands::ProveArgs),
+    Prove(commands::dcs::ProveArgs),
     /// Run Proof-of-Value scenarios offline (see SCENARIOS.md).
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -190,25 +190,25 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             bench::node(&args)?;
             Ok(Outcome::Success)
         }
-        Command::Demo(args) => commands::demo(args),
-        Command::Init(args) => commands::init(args),
-        Command::Node(args) => commands::node(args),
+        Command::Demo(args) => commands::node::demo(args),
+        Command::Init(args) => commands::node::init(args),
+        Command::Node(args) => commands::node::node(args),
         Command::Cluster(command) => cluster::run(command),
-        Command::Verify(args) => commands::verify(args),
-        Command::Key(command) => commands::key(command),
-        Command::Dc(command) => commands::dc(command),
-        Command::Join(args) => commands::join(args),
-        Command::Leave(args) => commands::leave(args),
-        Command::Contribute(args) => commands::contribute(args),
-        Command::Evaluate(args) => commands::evaluate(args),
-        Command::Thank(args) => commands::thank(args),
-        Command::Transfer(args) => commands::transfer(args),
-        Command::Status(args) => commands::status(args),
-        Command::Agent(args) => commands::agent(args),
-        Command::Contribution(args) => commands::contribution(args),
-        Command::Block(args) => commands::block(args),
-        Command::Tx(args) => commands::tx(args),
-        Command::Prove(args) => commands::prove(args),
+        Command::Verify(args) => commands::node::verify(args),
+        Command::Key(command) => commands::agents::key(command),
+        Command::Dc(command) => commands::dcs::dc(command),
+        Command::Join(args) => commands::dcs::join(args),
+        Command::Leave(args) => commands::dcs::leave(args),
+        Command::Contribute(args) => commands::pov::contribute(args),
+        Command::Evaluate(args) => commands::pov::evaluate(args),
+        Command::Thank(args) => commands::pov::thank(args),
+        Command::Transfer(args) => commands::dcs::transfer(args),
+        Command::Status(args) => commands::chain::status(args),
+        Command::Agent(args) => commands::agents::agent(args),
+        Command::Contribution(args) => commands::pov::contribution(args),
+        Command::Block(args) => commands::chain::block(args),
+        Command::Tx(args) => commands::chain::tx(args),
+        Command::Prove(args) => commands::dcs::prove(args),
     }
 }
 

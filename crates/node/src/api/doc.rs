@@ -26,7 +26,7 @@ use utoipa::openapi::{OpenApi, Ref, RefOr};
         (name = "dcs", description = "Decentralized cooperatives, their members and contributions"),
         (name = "agents", description = "Agents, their accounts and action logs"),
     ),
-    components(schemas(super::BlockEvent))
+    components(schemas(super::chain::BlockEvent))
 )]
 struct ApiDoc;
 

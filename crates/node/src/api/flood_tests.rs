@@ -13,6 +13,7 @@ use stigmer_protocol::Operation;
 use super::tests::{CHAIN, Fixture, call};
 use crate::demo::member_key;
 use crate::json::{Decimal, FounderJson, OperationJson, ParamsJson, TypeJson};
+use crate::ledger::{lock, now_ms};
 use crate::mempool::{GAP_EXPIRY_MS, PoolLimits, Standing};
 
 fn leave() -> Operation {
@@ -107,11 +108,11 @@ async fn a_member_gets_in_and_into_the_next_proposal_during_a_flood() {
         bytes_max: u64::MAX,
         signer_txs_max: 16,
     };
-    super::lock(&fixture.ledger).set_pool_limits(limits);
+    lock(&fixture.ledger).set_pool_limits(limits);
     let router = fixture.router();
     // Transactions that could all go in blocks, more than a proposal holds.
     let statuses = flood(&router, 250, 0, &leave()).await;
-    assert_eq!(super::lock(&fixture.ledger).mempool().len(), 3_000);
+    assert_eq!(lock(&fixture.ledger).mempool().len(), 3_000);
     // Each key got some in, then was refused: once the pool was full,
     // newcomers only took places from keys holding more than they did.
     assert!(statuses[&503] > 0, "{statuses:?}");
@@ -119,18 +120,18 @@ async fn a_member_gets_in_and_into_the_next_proposal_during_a_flood() {
 
     let honest = member_key(3);
     let (hash, tip) = {
-        let ledger = super::lock(&fixture.ledger);
+        let ledger = lock(&fixture.ledger);
         assert!(Standing::of(&ledger.chain().state, &honest.agent()) > Standing::NONE);
         let nonce = ledger.next_nonce(&honest.agent());
         (honest.sign(CHAIN, nonce, leave()), ledger.chain().tip)
     };
     let (status, answer) = post(&router, &hash).await;
     assert_eq!(status, 202, "{answer}");
-    assert_eq!(super::lock(&fixture.ledger).mempool().len(), 3_000);
+    assert_eq!(lock(&fixture.ledger).mempool().len(), 3_000);
     // A flooding key is refused more, with the limit named; a fresh key
     // takes the place of the newest of a key holding more than it.
     let last = fresh_key(249);
-    let nonce = super::lock(&fixture.ledger).next_nonce(&last.agent());
+    let nonce = lock(&fixture.ledger).next_nonce(&last.agent());
     let (status, answer) = post(&router, &last.sign(CHAIN, nonce, leave())).await;
     assert_eq!(status, 503, "{answer}");
     assert!(
@@ -142,8 +143,8 @@ async fn a_member_gets_in_and_into_the_next_proposal_during_a_flood() {
     let (status, answer) = post(&router, &fresh_key(9_999).sign(CHAIN, 0, join())).await;
     assert_eq!(status, 202, "{answer}");
 
-    let mut ledger = super::lock(&fixture.ledger);
-    let block = ledger.propose(tip, super::now_ms()).unwrap();
+    let mut ledger = lock(&fixture.ledger);
+    let block = ledger.propose(tip, now_ms()).unwrap();
     assert_eq!(block.txs.len(), crate::ledger::PROPOSAL_TXS_MAX as usize);
     assert!(block.txs.iter().any(|tx| tx.hash() == hash.hash()));
 }
@@ -151,13 +152,13 @@ async fn a_member_gets_in_and_into_the_next_proposal_during_a_flood() {
 #[test]
 fn a_flood_behind_nonce_gaps_leaves_the_pool() {
     let fixture = Fixture::new();
-    let mut ledger = super::lock(&fixture.ledger);
+    let mut ledger = lock(&fixture.ledger);
     ledger.set_pool_limits(PoolLimits {
         txs_max: 500,
         bytes_max: u64::MAX,
         signer_txs_max: 16,
     });
-    let t0 = super::now_ms();
+    let t0 = now_ms();
     let mut n_accepted = 0;
     let mut n_refused = 0;
     for k in 0..101 {
@@ -216,16 +217,16 @@ async fn flood_measure() {
     let statuses = flood(&router, n_keys, first_nonce, &operation).await;
     let flood_secs = started.elapsed().as_secs_f64();
     let (pending, n_bytes) = {
-        let ledger = super::lock(&fixture.ledger);
+        let ledger = lock(&fixture.ledger);
         (ledger.mempool().len(), ledger.mempool().n_bytes())
     };
     let honest = member_key(3);
-    let nonce = super::lock(&fixture.ledger).next_nonce(&honest.agent());
+    let nonce = lock(&fixture.ledger).next_nonce(&honest.agent());
     let (honest_status, honest_answer) = post(&router, &honest.sign(CHAIN, nonce, leave())).await;
     let (newcomer_status, _) = post(&router, &fresh_key(1_000_000).sign(CHAIN, 0, leave())).await;
     // The sweep 30 s later (the gossip task runs it every 2 s).
-    super::lock(&fixture.ledger).expire_pending(super::now_ms() + GAP_EXPIRY_MS);
-    let after_sweep = super::lock(&fixture.ledger).mempool().len();
+    lock(&fixture.ledger).expire_pending(now_ms() + GAP_EXPIRY_MS);
+    let after_sweep = lock(&fixture.ledger).mempool().len();
     let (later_status, _) = post(&router, &fresh_key(1_000_001).sign(CHAIN, 0, leave())).await;
     // Resident memory of this test process, for the order of magnitude.
     let rss = std::fs::read_to_string("/proc/self/status")

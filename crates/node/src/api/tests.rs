@@ -18,10 +18,10 @@ use stigmer_ledger::tx::{Keypair, hex};
 use stigmer_protocol::AgentId;
 use tower::ServiceExt;
 
-use super::Shared;
 use crate::demo::member_key;
 use crate::json::{AssetJson, Decimal, FounderJson, OperationJson, ParamsJson, TypeJson};
 use crate::ledger::NodeLedger;
+use crate::ledger::{Shared, lock};
 
 pub(super) const CHAIN: &str = "api-test";
 const GENESIS_MS: u64 = 1_700_000_000_000;
@@ -364,7 +364,7 @@ impl Fixture {
     fn sign(&mut self, key: &Keypair, operation: OperationJson) -> Hash {
         let tx = self.signed(key, operation);
         self.batch.push(tx.clone());
-        super::lock(&self.ledger)
+        lock(&self.ledger)
             .submit(tx.verified().unwrap(), GENESIS_MS)
             .unwrap()
     }
@@ -372,7 +372,7 @@ impl Fixture {
     /// Finalizes a block of exactly the transactions signed since the last
     /// one, in order, whatever the state makes of them.
     fn finalize_exactly(&mut self, timestamp_ms: u64) {
-        let mut ledger = super::lock(&self.ledger);
+        let mut ledger = lock(&self.ledger);
         let txs = std::mem::take(&mut self.batch);
         let block = ledger.chain().seal(timestamp_ms, txs).unwrap();
         ledger.finalize(&block, &[]).unwrap();
@@ -391,7 +391,7 @@ impl Fixture {
 
     fn finalize(&mut self, timestamp_ms: u64) {
         self.batch.clear();
-        let mut ledger = super::lock(&self.ledger);
+        let mut ledger = lock(&self.ledger);
         let tip = ledger.chain().tip;
         let block = ledger.propose(tip, timestamp_ms).unwrap();
         assert!(!block.txs.is_empty());
@@ -495,8 +495,17 @@ fn every_route_is_documented() {
     .collect();
     assert_eq!(documented, expected);
     // Routes are registered only with their documentation (`routes!`).
-    let source = include_str!("../api.rs");
-    assert!(!source.contains(concat!(".route", "(\"/api")));
+    for source in [
+        include_str!("mod.rs"),
+        include_str!("chain.rs"),
+        include_str!("transactions.rs"),
+        include_str!("dcs.rs"),
+        include_str!("agents.rs"),
+        include_str!("pov.rs"),
+        include_str!("sync.rs"),
+    ] {
+        assert!(!source.contains(concat!(".route", "(\"/api")));
+    }
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
             let in_path: BTreeSet<&str> = operation["parameters"]
@@ -712,11 +721,7 @@ async fn every_answer_validates_against_its_schema() {
         answer["error"].as_str().unwrap().contains("no-such-work"),
         "{answer}"
     );
-    assert!(
-        !super::lock(&fixture.ledger)
-            .mempool()
-            .contains(&hopeless.hash())
-    );
+    assert!(!lock(&fixture.ledger).mempool().contains(&hopeless.hash()));
     // A title beyond the codec's limit, in JSON: refused by name.
     let long_title = member_key(13).sign(
         CHAIN,
@@ -1392,7 +1397,7 @@ fn reads_answer_while_consensus_holds_the_lock() {
         "/api/v1/sync?from=1".into(),
     ];
     // Consensus, busy: it holds the lock for the whole test.
-    let busy = super::lock(&fixture.ledger);
+    let busy = lock(&fixture.ledger);
     for uri in reads {
         let router = router.clone();
         let what = uri.clone();
@@ -1424,7 +1429,7 @@ fn proposing_and_verifying_go_on_while_a_page_is_read() {
     // A peer that followed the same three blocks.
     let mut peer = NodeLedger::open(&scratch.0, genesis).unwrap();
     for height in 1..=3 {
-        let block = super::lock(&fixture.ledger)
+        let block = lock(&fixture.ledger)
             .store()
             .block(height)
             .unwrap()
@@ -1447,16 +1452,16 @@ fn proposing_and_verifying_go_on_while_a_page_is_read() {
         .unwrap(),
     );
     let block = {
-        let mut ledger = super::lock(&fixture.ledger);
+        let mut ledger = lock(&fixture.ledger);
         ledger.submit(tx.verified().unwrap(), GENESIS_MS).unwrap();
         let tip = ledger.chain().tip;
         ledger.propose(tip, GENESIS_MS + 4_000).unwrap()
     };
 
-    let finalized = super::lock(&peer).finalized();
+    let finalized = lock(&peer).finalized();
     let page = finalized.read();
     let (verifying, proposal) = (peer.clone(), block.clone());
-    let verified = within_bounded_wait(move || super::lock(&verifying).verify(&proposal));
+    let verified = within_bounded_wait(move || lock(&verifying).verify(&proposal));
     assert_eq!(
         verified,
         Some(true),
@@ -1464,7 +1469,7 @@ fn proposing_and_verifying_go_on_while_a_page_is_read() {
     );
     let proposing = peer.clone();
     let proposed = within_bounded_wait(move || {
-        let mut ledger = super::lock(&proposing);
+        let mut ledger = lock(&proposing);
         let parent = ledger.chain().tip;
         ledger
             .propose(parent, GENESIS_MS + 4_000)
@@ -1478,7 +1483,7 @@ fn proposing_and_verifying_go_on_while_a_page_is_read() {
     assert_eq!(page.height, 3, "the page reads the chain it started on");
     drop(page);
     let finalizing = peer.clone();
-    let height = within_bounded_wait(move || super::lock(&finalizing).finalize(&block, &[]).ok());
+    let height = within_bounded_wait(move || lock(&finalizing).finalize(&block, &[]).ok());
     assert_eq!(
         height,
         Some(Some(4)),
@@ -1512,7 +1517,7 @@ fn logs_from_receipts(ledger: &NodeLedger) -> stigmer_protocol::Logs {
 #[test]
 fn log_pages_walk_the_whole_log() {
     let fixture = Fixture::new();
-    let ledger = super::lock(&fixture.ledger);
+    let ledger = lock(&fixture.ledger);
     let chain = ledger.chain();
     // Member 0 founded the garden and acts for the festival in it: accounts
     // in two DCs, and the festival's own account too.
@@ -1530,13 +1535,13 @@ fn log_pages_walk_the_whole_log() {
             .collect();
         expected.reverse();
         assert!(!expected.is_empty());
-        assert_eq!(expected.len(), super::pages::n_log_entries(&chain, &agent));
+        assert_eq!(expected.len(), super::agents::n_log_entries(&chain, &agent));
         for limit in 1..=expected.len() + 1 {
             let mut walked = Vec::new();
             let mut cursor = None;
             for _ in 0..=expected.len() {
                 let (page, next) =
-                    super::pages::log_page(&chain, ledger.store(), &agent, cursor, limit)
+                    super::agents::log_page(&chain, ledger.store(), &agent, cursor, limit)
                         .unwrap_or_else(|_| panic!("cannot read a page of {agent}'s log"));
                 assert!(!page.is_empty());
                 // Longer than asked only to end on a whole operation.
@@ -1601,7 +1606,7 @@ async fn dc_pages_walk_every_account_and_contribution() {
         if n > 0 {
             assert_eq!(seen.len(), n, "{list}: all of them");
         } else {
-            let ledger = super::lock(&fixture.ledger);
+            let ledger = lock(&fixture.ledger);
             let chain = ledger.chain();
             let all = chain
                 .state
@@ -1649,7 +1654,7 @@ fn dc_of(reputations: &[u64]) -> stigmer_protocol::State {
 fn majority_holders_are_the_fewest_over_half() {
     let figure = |reputations: &[u64]| {
         let state = dc_of(reputations);
-        super::majority_holders(state.dc(&"coop".parse().unwrap()).unwrap())
+        super::dcs::majority_holders(state.dc(&"coop".parse().unwrap()).unwrap())
     };
     assert_eq!(figure(&[10]), Some(1));
     assert_eq!(figure(&[50, 50]), Some(2));
@@ -1718,7 +1723,7 @@ async fn a_refusal_behind_pending_transactions_never_reaches_a_block() {
     }
     fixture.finalize(GENESIS_MS + 4_000);
     let block = {
-        let ledger = super::lock(&fixture.ledger);
+        let ledger = lock(&fixture.ledger);
         let height = ledger.chain().height;
         ledger.store().block(height).unwrap().unwrap()
     };
@@ -1745,5 +1750,5 @@ async fn a_refusal_behind_pending_transactions_never_reaches_a_block() {
     )
     .await;
     assert_eq!(status, 404, "{answer}");
-    assert_eq!(super::lock(&fixture.ledger).mempool().len(), 0);
+    assert_eq!(lock(&fixture.ledger).mempool().len(), 0);
 }

@@ -17,7 +17,7 @@ use tracing::{debug, warn};
 
 use super::Scheme;
 use super::block::{Block, BlockContext};
-use crate::api::Shared;
+use crate::ledger::Shared;
 
 #[derive(Clone)]
 pub struct App {
@@ -54,7 +54,7 @@ impl App {
         let mut cursor = parent.ledger.clone();
         while let Some(block) = cursor {
             {
-                let ledger = crate::api::lock(&self.ledger);
+                let ledger = crate::ledger::lock(&self.ledger);
                 if ledger.knows(&block.hash()) || block.header.height <= ledger.chain().height {
                     break;
                 }
@@ -73,7 +73,7 @@ impl App {
             n_blocks = branch.len(),
             "adopting a branch this node did not execute"
         );
-        match crate::api::lock(&self.ledger).adopt(&branch) {
+        match crate::ledger::lock(&self.ledger).adopt(&branch) {
             Ok(()) => true,
             Err(error) => {
                 warn!(%error, "cannot adopt the branch");
@@ -110,7 +110,7 @@ impl App {
         let give_up_at = runtime.current() + self.idle_wait;
         loop {
             let (has_work, mut arrivals) = {
-                let mut ledger = crate::api::lock(&self.ledger);
+                let mut ledger = crate::ledger::lock(&self.ledger);
                 // Subscribe before looking: nothing arriving after the look is missed.
                 let arrivals = ledger.watch_pool();
                 (ledger.has_work_on(parent), arrivals)
@@ -166,7 +166,7 @@ where
             return None;
         }
         let timestamp = runtime.current().epoch_millis().max(parent_time);
-        let proposal = crate::api::lock(&self.ledger).propose(parent_hash, timestamp);
+        let proposal = crate::ledger::lock(&self.ledger).propose(parent_hash, timestamp);
         let ledger_block = match proposal {
             Ok(block) => block,
             Err(error) => {
@@ -227,6 +227,6 @@ where
         if !self.reach(parent.inner(), &mut ancestry).await {
             return false;
         }
-        crate::api::lock(&self.ledger).verify(ledger_block)
+        crate::ledger::lock(&self.ledger).verify(ledger_block)
     }
 }

@@ -14,7 +14,7 @@
 //! `applied + 1, applied + 2, ...`.
 
 use super::{Block, FinalizedHook, MarshalMailbox};
-use crate::api::{Shared, lock};
+use crate::ledger::{Shared, lock};
 use commonware_actor::Feedback;
 use commonware_consensus::{Heightable, Reporter, marshal::Update, types::Height};
 use commonware_runtime::{Handle, Spawner};

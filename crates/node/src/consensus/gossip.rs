@@ -34,7 +34,7 @@ use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use stigmer_ledger::tx::{SignedTransaction, TX_BYTES_MAX};
 use tracing::debug;
 
-use crate::api::{Shared, lock};
+use crate::ledger::{Shared, lock};
 
 /// How long the sender gathers a batch after its first transaction.
 const BATCH_WINDOW: Duration = Duration::from_millis(10);

@@ -192,7 +192,7 @@ pub struct Config<B, P> {
     /// Peer-set provider (the p2p oracle / manager).
     pub peer_provider: P,
     /// The ledger proposals are built on and verified against.
-    pub ledger: crate::api::Shared,
+    pub ledger: crate::ledger::Shared,
     /// The ledger genesis hash (parent of ledger block 1).
     pub genesis_hash: stigmer_ledger::Hash,
     pub on_finalized: FinalizedHook,
@@ -457,7 +457,7 @@ where
     );
 
     let (announce, outgoing) = futures::channel::mpsc::unbounded();
-    crate::api::lock(&ledger).set_gossip(announce.clone());
+    crate::ledger::lock(&ledger).set_gossip(announce.clone());
 
     // Start order: consumers before producers, so nothing replayed at startup is dropped.
     let mut handles = vec![

@@ -13,8 +13,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use super::{ApiLimits, FILES_RESERVED_MIN, WriteStall, serve_api};
-use crate::api::Shared;
-use crate::ledger::NodeLedger;
+use crate::ledger::{NodeLedger, Shared};
 
 /// Longest any step may take before the test fails.
 const BOUND: Duration = Duration::from_secs(20);

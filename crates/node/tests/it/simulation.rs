@@ -45,12 +45,11 @@ use commonware_utils::{NZU32, NZUsize, Probability, SystemTimeExt as _, ordered:
 use stigmer_ledger::block::Block as LedgerBlock;
 use stigmer_ledger::{Hash, LedgerError};
 use stigmer_node::NodeError;
-use stigmer_node::api::{Shared, lock};
 use stigmer_node::consensus::{self, BlockCfg, Channels, FinalizedHook, Scheme, Timing, channels};
 use stigmer_node::demo::{DEMO_DC, DEMO_MEMBERS, member_key};
 use stigmer_node::genesis::Genesis;
 use stigmer_node::json::{AssetJson, Decimal, OperationJson};
-use stigmer_node::ledger::NodeLedger;
+use stigmer_node::ledger::{NodeLedger, Shared, lock};
 use stigmer_protocol::Fixed;
 use stigmer_protocol::workload::Rng;
 
