@@ -549,6 +549,13 @@ impl Chain {
     /// Applies the transactions of a checked block and updates the state
     /// tree. Cannot fail: refusals are outcomes.
     fn execute(&mut self, block: &Block) -> Applied {
+        let applied = self.execute_state(block);
+        self.tree.apply(&applied.changed_leaves);
+        applied
+    }
+
+    /// [`Chain::execute`] without the state tree.
+    fn execute_state(&mut self, block: &Block) -> Applied {
         let mut changed = Changed::default();
         let mut outcomes = Vec::with_capacity(block.txs.len());
         let mut agents = Applied::default();
@@ -558,12 +565,43 @@ impl Chain {
             self.record(tx, result, &mut changed, &mut outcomes, &mut agents);
         }
         let changed_leaves = changed.leaves(&self.state, &self.nonces, &self.log_hashes);
-        self.tree.apply(&changed_leaves);
         Applied {
             outcomes,
             changed_leaves,
             agents: agents.agents,
         }
+    }
+
+    /// [`Chain::apply_signature_checked`] without the state tree, for a
+    /// replay that updates the tree (a third of applying a block) on
+    /// another thread while this one executes the next block. The caller
+    /// takes the tree first ([`Chain::take_tree`]), gives each returned
+    /// [`DeferredRoot`] to it in order, and puts it back
+    /// ([`Chain::put_tree`]) before asking this chain for a root. A root
+    /// that does not match means the replay must stop there, as with
+    /// [`Chain::apply_block`].
+    pub fn apply_deferring_root(
+        &mut self,
+        block: &SignatureChecked,
+    ) -> Result<DeferredRoot, LedgerError> {
+        let block = &block.0;
+        self.check_block(block, Signatures::AlreadyVerified)?;
+        let applied = self.execute_state(block);
+        self.finish(block);
+        Ok(DeferredRoot {
+            height: block.header.height,
+            claimed: block.header.state_root,
+            changed_leaves: applied.changed_leaves,
+        })
+    }
+
+    /// The state tree, left empty here: see [`Chain::apply_deferring_root`].
+    pub fn take_tree(&mut self) -> StateTree {
+        std::mem::take(&mut self.tree)
+    }
+
+    pub fn put_tree(&mut self, tree: StateTree) {
+        self.tree = tree;
     }
 
     fn finish(&mut self, block: &Block) {
@@ -584,6 +622,33 @@ impl Chain {
         let all: Vec<(Vec<u8>, Vec<u8>)> = all.into_iter().collect();
         tree.apply(&all);
         tree.root()
+    }
+}
+
+/// What a block executed by [`Chain::apply_deferring_root`] changed, and
+/// the state root its header claims: checked against the state tree, in
+/// the order of the blocks, by whoever holds the tree.
+#[derive(Clone, Debug)]
+pub struct DeferredRoot {
+    pub height: u64,
+    pub claimed: Hash,
+    pub changed_leaves: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl DeferredRoot {
+    /// Applies the block's leaves to `tree` (the state tree after the block
+    /// before) and checks the root.
+    pub fn check(self, tree: &mut StateTree) -> Result<(), LedgerError> {
+        tree.apply(&self.changed_leaves);
+        let computed = tree.root();
+        if computed != self.claimed {
+            return Err(LedgerError::StateRootMismatch {
+                height: self.height,
+                computed,
+                claimed: self.claimed,
+            });
+        }
+        Ok(())
     }
 }
 

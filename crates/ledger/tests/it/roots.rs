@@ -224,3 +224,52 @@ fn state_roots_are_those_of_before_logs_left_the_state() {
 
 const GOLDEN_FINAL_ROOT: &str = "1c8181056ecf0899c99642d59b10d9f75a45a90e66b378a5d1e9767803f9a53b";
 const GOLDEN_ALL_ROOTS: &str = "cc05ea3ef5c8d340d76d525c1cd6884807f82a31faf826ebd31294f04558c731";
+
+/// A replay that checks roots on the side (`apply_deferring_root`, as
+/// `stigmer verify` does) reaches the same roots, and catches a block whose
+/// claimed root is wrong at that block.
+#[test]
+fn deferred_roots_are_the_same_roots() {
+    use stigmer_ledger::chain::SignatureChecked;
+    let (blocks, roots) = community_blocks(7);
+    let mut replica = Chain::new(CHAIN);
+    let mut tree = replica.take_tree();
+    for (block, root) in blocks.iter().zip(&roots) {
+        let checked = SignatureChecked::check(block.clone()).unwrap();
+        let deferred = replica.apply_deferring_root(&checked).unwrap();
+        assert_eq!(deferred.claimed, *root);
+        deferred.check(&mut tree).unwrap();
+        assert_eq!(tree.root(), *root);
+    }
+    replica.put_tree(tree);
+    assert_eq!(replica.state_root().to_string(), GOLDEN_FINAL_ROOT);
+    assert_eq!(replica.recompute_root().to_string(), GOLDEN_FINAL_ROOT);
+
+    // Block 7 claims a root one bit off: its signatures and transactions are
+    // fine, so it executes, and the tree catches it.
+    let mut replica = Chain::new(CHAIN);
+    let mut tree = replica.take_tree();
+    for block in &blocks[..6] {
+        let checked = SignatureChecked::check(block.clone()).unwrap();
+        replica
+            .apply_deferring_root(&checked)
+            .unwrap()
+            .check(&mut tree)
+            .unwrap();
+    }
+    let mut wrong = blocks[6].clone();
+    wrong.header.state_root.0[0] ^= 1;
+    let checked = SignatureChecked::check(wrong).unwrap();
+    let error = replica
+        .apply_deferring_root(&checked)
+        .unwrap()
+        .check(&mut tree)
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            stigmer_ledger::LedgerError::StateRootMismatch { height: 7, .. }
+        ),
+        "{error}"
+    );
+}

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use stigmer_ledger::chain::{Chain, SignatureChecked};
+use stigmer_ledger::chain::{Chain, DeferredRoot, SignatureChecked};
+use stigmer_ledger::commitment::StateTree;
 use stigmer_ledger::store::Store;
 use stigmer_node::genesis::{Genesis, GenesisDc};
 use stigmer_node::json::OperationJson;
@@ -299,13 +300,18 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    // Signatures depend on no state: a reader thread loads each block and
-    // checks its signatures (on all cores) while this thread applies the
-    // blocks before it.
+    // Three stages at once, each on the blocks after the next one's: a
+    // reader thread loads each block and checks its signatures (in batches,
+    // on all cores; they depend on no state), this thread executes it, and
+    // a tree thread applies its changed leaves to the state tree and checks
+    // the root. A failure stops the stages after it; the earliest block that
+    // failed is the one reported.
     let (blocks_tx, blocks_rx) = std::sync::mpsc::sync_channel(VERIFY_BLOCKS_AHEAD);
+    let (roots_tx, roots_rx) = std::sync::mpsc::sync_channel::<DeferredRoot>(VERIFY_BLOCKS_AHEAD);
+    let mut tree = chain.take_tree();
     let store = &store;
     let mut n_txs: u64 = 0;
-    let failure = std::thread::scope(|scope| {
+    let (execution_failure, tree_result) = std::thread::scope(|scope| {
         scope.spawn(move || {
             for h in 1..=height {
                 let checked = match store.block(h) {
@@ -320,26 +326,64 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 }
             }
         });
-        // Owned here, so that it hangs up (and the reader stops) on a failure.
-        let blocks_rx = blocks_rx;
-        for _ in 1..=height {
-            let applied = match blocks_rx.recv() {
+        let tree_thread = scope.spawn(move || {
+            for deferred in roots_rx {
+                let height = deferred.height;
+                deferred
+                    .check(&mut tree)
+                    .map_err(|error| (height, error.to_string()))?;
+            }
+            Ok::<StateTree, (u64, String)>(tree)
+        });
+        // Owned here, so that they hang up (and the other stages stop) on a
+        // failure.
+        let (blocks_rx, roots_tx) = (blocks_rx, roots_tx);
+        let mut failure = None;
+        for h in 1..=height {
+            let executed = match blocks_rx.recv() {
                 Ok(Ok(block)) => chain
-                    .apply_signature_checked(&block)
-                    .map(|_| block.block().txs.len() as u64)
+                    .apply_deferring_root(&block)
+                    .map(|deferred| (deferred, block.block().txs.len() as u64))
                     .map_err(|e| e.to_string()),
                 Ok(Err(error)) => Err(error),
                 Err(_) => Err("the block reader stopped".to_string()),
             };
-            match applied {
-                Ok(n) => n_txs += n,
-                Err(error) => return Some(error),
+            match executed {
+                Ok((deferred, n)) => {
+                    n_txs += n;
+                    // Refused only once the tree thread stopped on a
+                    // failure, which it reports.
+                    if roots_tx.send(deferred).is_err() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    failure = Some((h, error));
+                    break;
+                }
             }
             bar.inc(1);
         }
-        None
+        drop(roots_tx);
+        let tree_result = tree_thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (failure, tree_result)
     });
-    if let Some(error) = failure {
+    let failure = match (execution_failure, tree_result) {
+        (None, Ok(tree)) => {
+            chain.put_tree(tree);
+            None
+        }
+        (Some(execution), Ok(_)) => Some(execution),
+        (None, Err(tree)) => Some(tree),
+        (Some(execution), Err(tree)) => Some(if tree.0 <= execution.0 {
+            tree
+        } else {
+            execution
+        }),
+    };
+    if let Some((_, error)) = failure {
         bar.abandon();
         println!("FAIL  {}", escape(&error));
         return Ok(Outcome::No);

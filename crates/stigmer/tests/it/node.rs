@@ -557,3 +557,61 @@ fn idle_connections_cannot_exhaust_the_node() {
     drop(idle);
     node.kill();
 }
+
+/// `verify` checks state roots on a thread of their own, beside the one
+/// that executes the blocks; it still names the first block whose claimed
+/// root is wrong, though the block after it fails too (its parent is not
+/// the tampered block).
+#[test]
+fn verify_names_the_first_block_whose_state_root_is_wrong() {
+    use stigmer_ledger::chain::Proposal;
+    use stigmer_ledger::store::Store;
+    use stigmer_protocol::{Asset, Fixed, Operation};
+
+    let scratch = Scratch::new("tampered");
+    let data = scratch.0.join("chain");
+    std::fs::create_dir_all(&data).unwrap();
+    let genesis = stigmer_node::demo::genesis("tampered", vec!["00".repeat(32)], 1_700_000_000_000);
+    std::fs::write(stigmer_node::run::genesis_path(&data), genesis.to_json()).unwrap();
+    let (mut chain, genesis_applied) = genesis.chain_applied().unwrap();
+    let store = Store::open(&data.join("ledger"), &genesis.chain_id).unwrap();
+    store.index_block(0, &genesis_applied).unwrap();
+    let mut timestamp_ms = genesis.timestamp_ms;
+    for height in 1..=5u32 {
+        let txs = (1..=5)
+            .map(|member| {
+                let key = stigmer_node::demo::member_key(member);
+                key.sign(
+                    &genesis.chain_id,
+                    chain.next_nonce(&key.agent()),
+                    Operation::Transfer {
+                        dc: "festival".parse().unwrap(),
+                        to: stigmer_node::demo::member_key(0).agent(),
+                        amount: Fixed::ONE,
+                        asset: Asset::Tokens,
+                    },
+                )
+                .verified()
+                .unwrap()
+            })
+            .collect();
+        timestamp_ms += 1_000;
+        let Proposal {
+            mut block, applied, ..
+        } = chain.propose(timestamp_ms, txs).unwrap();
+        assert_eq!(block.txs.len(), 5);
+        if height == 3 {
+            block.header.state_root.0[0] ^= 1;
+        }
+        store.commit_block(&block, &applied).unwrap();
+    }
+    drop(store);
+    let home = scratch.0.join("home");
+    let output = cli_offline(&home, &["verify", "--data-dir", data.to_str().unwrap()]);
+    let report = text(&output);
+    assert!(!output.status.success(), "{report}");
+    assert!(
+        report.contains("FAIL  block 3: the state root is"),
+        "{report}"
+    );
+}
